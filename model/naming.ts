@@ -1,0 +1,62 @@
+/**
+ * Every name the platform derives from a tenant, in one place: Pulumi resource names (start with the tenant so
+ * previews read naturally), Docker object names (prefixed by stack so stacks sharing a host never collide),
+ * generated hosts, and the labels operators filter on.
+ */
+
+/** Service names that would collide with the tenant-level resources below. */
+export const RESERVED_SERVICE_NAMES = ["postgres", "redis", "pgdata", "db", "data", "apps", "ingress", "net", "edge"] as const;
+/** Tenant names the platform itself uses. */
+export const RESERVED_TENANT_NAMES = ["platform", "traefik", "edge", "www", "default", "host"] as const;
+
+export const resourceNames = {
+  tenant: (tenant: string) => tenant,
+  dataNetwork: (tenant: string) => `${tenant}-data`,
+  appsNetwork: (tenant: string, host: string) => `${tenant}-apps-${host}`,
+  ingressNetwork: (tenant: string, host: string) => `${tenant}-ingress-${host}`,
+  ingressAttachment: (tenant: string, host: string) => `${tenant}-ingress-${host}-attach`,
+  dataVolume: (tenant: string) => `${tenant}-pgdata`,
+  databasePassword: (tenant: string) => `${tenant}-postgres-password`,
+  databaseContainer: (tenant: string) => `${tenant}-postgres`,
+  databaseImage: (tenant: string) => `${tenant}-postgres-image`,
+  cacheContainer: (tenant: string) => `${tenant}-redis`,
+  cacheImage: (tenant: string) => `${tenant}-redis-image`,
+  service: (tenant: string, service: string) => `${tenant}-${service}`,
+  serviceImage: (tenant: string, service: string) => `${tenant}-${service}-image`,
+  serviceContainer: (tenant: string, service: string, index: number) => `${tenant}-${service}-${index}`,
+  host: (host: string) => `host-${host}`,
+  edge: (host: string) => `edge-${host}`,
+  edgeVolume: (host: string) => `edge-${host}-acme`,
+  edgeImage: (host: string) => `edge-${host}-image`,
+  edgeContainer: (host: string) => `edge-${host}-traefik`,
+};
+
+export const dockerNames = {
+  network: (stack: string, tenant: string, purpose: string) => `platform-${stack}-${tenant}-${purpose}`,
+  /** Tied to the Postgres major version: a major change means a new volume, which protection stops in production. */
+  dataVolume: (stack: string, tenant: string, major: string) => `platform-${stack}-${tenant}-pgdata-pg${major}`,
+  databaseContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-postgres`,
+  cacheContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-redis`,
+  /** One Traefik per host and stack; tenants attach its container to their ingress networks by this name. */
+  edgeContainer: (stack: string) => `platform-${stack}-traefik`,
+  edgeVolume: (stack: string) => `platform-${stack}-traefik-acme`,
+};
+
+/** `<tenant><suffix>.<domain>` for the primary service, `<tenant>-<service><suffix>.<domain>` for the others. */
+export function generatedHost(tenant: string, service: string | undefined, hostSuffix: string, domain: string): string {
+  return `${tenant}${service ? `-${service}` : ""}${hostSuffix}.${domain}`;
+}
+
+export const LABEL = {
+  managed: "platform.managed",
+  stack: "platform.stack",
+  tenant: "platform.tenant",
+  service: "platform.service",
+} as const;
+
+export function platformLabels(stack: string, owner?: { tenant: string; service?: string }): Record<string, string> {
+  const labels: Record<string, string> = { [LABEL.managed]: "true", [LABEL.stack]: stack };
+  if (owner) labels[LABEL.tenant] = owner.tenant;
+  if (owner?.service) labels[LABEL.service] = owner.service;
+  return labels;
+}

@@ -1,0 +1,25 @@
+import type { StackDefinition } from "../stacks/definition";
+import { dockerNames } from "./naming";
+import type { TenantPlan } from "./tenant-plan";
+import { routeUrl } from "./urls";
+
+/** What humans and bots read after `pulumi up`: plain values derived from the plan, never a secret. */
+export function tenantOutputs(plans: readonly TenantPlan[], stack: StackDefinition) {
+  const edge = { tls: stack.tls, httpPort: stack.edge.httpPort, httpsPort: stack.edge.httpsPort };
+  return Object.fromEntries(
+    plans.map((plan) => [
+      plan.name,
+      {
+        homeHost: plan.homeHost,
+        retiring: plan.retiring,
+        urls: plan.retiring ? [] : plan.services.flatMap((service) => service.routes.map((route) => routeUrl(route, edge))),
+        services: plan.retiring
+          ? {}
+          : Object.fromEntries(
+              plan.services.map((service) => [service.name, { host: service.host, replicas: service.replicas, image: service.image }]),
+            ),
+        databaseVolume: plan.database ? dockerNames.dataVolume(stack.name, plan.name, plan.database.major) : null,
+      },
+    ]),
+  );
+}

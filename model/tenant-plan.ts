@@ -1,0 +1,185 @@
+import { resolveResources, type Resources, type StackDefinition } from "../stacks/definition";
+import type { PathSegment } from "./diagnostics";
+import { isPinned, parseImageRef } from "./image-ref";
+import { generatedHost } from "./naming";
+import type { HealthcheckSpec, ServiceSpec, TenantFile } from "./tenant-schema";
+import { durationToDockerString } from "./units";
+
+/** A tenant as it runs in one stack: overrides merged, defaults applied, names and hosts resolved. */
+export interface TenantPlan {
+  name: string;
+  file: string;
+  stack: string;
+  homeHost: string;
+  retiring: boolean;
+  services: ServicePlan[];
+  database?: DatabasePlan;
+  cache?: CachePlan;
+}
+
+export interface RoutePlan {
+  host: string;
+  path?: string;
+  /** Index in the service's `routes` list for a custom domain; absent for the generated host. */
+  customIndex?: number;
+}
+
+export interface HealthcheckPlan {
+  test: string[];
+  interval: string;
+  timeout: string;
+  retries: number;
+  startPeriod: string;
+}
+
+export interface ServicePlan {
+  name: string;
+  /** The reference the tenant file names (what previews and outputs show). */
+  image: string;
+  /** What Docker runs: the stack may map references to local images (dev). */
+  runImage: string;
+  port?: number;
+  replicas: number;
+  host: string;
+  /** Routed services are reachable through Traefik; internal ones only from their own tenant. */
+  routed: boolean;
+  routes: RoutePlan[];
+  healthcheck?: HealthcheckPlan;
+  resources: Resources;
+  command?: string[];
+  env: Record<string, string>;
+  secretNames: string[];
+}
+
+export interface DatabasePlan {
+  version: string;
+  major: string;
+  image: string;
+  resources: Resources;
+}
+
+export interface CachePlan {
+  version: string;
+  image: string;
+  resources: Resources;
+}
+
+export type StackScopedTenant = Omit<TenantFile, "overrides" | "environments">;
+export type Report = (path: readonly PathSegment[], message: string) => void;
+
+const HEALTHCHECK_DEFAULTS = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" };
+
+export function planTenant(tenant: StackScopedTenant, file: string, stack: StackDefinition, report: Report): TenantPlan {
+  const hostNames = Object.keys(stack.hosts);
+  const homeHost = tenant.host ?? stack.defaultHost;
+  if (!stack.hosts[homeHost])
+    report(["host"], `host "${homeHost}" is not a host of stack ${stack.name} (hosts: ${hostNames.join(", ")})`);
+
+  const serviceEntries = Object.entries(tenant.services);
+  const primaries = serviceEntries.filter(([, s]) => s.primary).map(([name]) => name);
+  if (primaries.length > 1) report(["services", primaries[1]!, "primary"], `only one service may be primary (also: ${primaries[0]})`);
+  const primary = primaries[0] ?? serviceEntries.find(([, s]) => s.routes !== undefined)?.[0];
+
+  const services = serviceEntries.map(([name, spec]) =>
+    planService(tenant.name, name, spec, name === primary, homeHost, stack, (path, message) =>
+      report(["services", name, ...path], message),
+    ),
+  );
+
+  const postgres = tenant.database?.postgres;
+  const redis = tenant.cache?.redis;
+  return {
+    name: tenant.name,
+    file,
+    stack: stack.name,
+    homeHost,
+    retiring: tenant.retiring ?? false,
+    services,
+    database: postgres && {
+      version: postgres.version,
+      major: postgres.version.split(".")[0]!,
+      image: stack.images.postgres.replaceAll("{version}", postgres.version),
+      resources: resolveResources(postgres.resources, stack.defaults.databaseResources),
+    },
+    cache: redis && {
+      version: redis.version,
+      image: stack.images.redis.replaceAll("{version}", redis.version),
+      resources: resolveResources(redis.resources, stack.defaults.resources),
+    },
+  };
+}
+
+function planService(
+  tenant: string,
+  name: string,
+  spec: ServiceSpec,
+  isPrimary: boolean,
+  homeHost: string,
+  stack: StackDefinition,
+  report: Report,
+): ServicePlan {
+  const routed = spec.routes !== undefined;
+  const host = spec.host ?? homeHost;
+  if (spec.host !== undefined && !stack.hosts[host]) report(["host"], `host "${host}" is not a host of stack ${stack.name} (hosts: ${Object.keys(stack.hosts).join(", ")})`);
+  else if (stack.hosts[host] && host !== homeHost && !routed)
+    report(["host"], `only routed services may run away from the home host "${homeHost}" (add routes, or remove host)`);
+  if (routed && spec.port === undefined) report(["routes"], "a routed service needs `port` (the port its container listens on)");
+
+  const ref = parseImageRef(spec.image);
+  if (ref && stack.pinnedImages && !isPinned(ref))
+    report(["image"], `"${spec.image}" is not pinned: stack ${stack.name} requires a tag other than latest, or a digest`);
+
+  const tenantSecrets = stack.secrets[tenant] ?? {};
+  (spec.secrets ?? []).forEach((secret, index) => {
+    if (tenantSecrets[secret] === undefined)
+      report(
+        ["secrets", index],
+        `secret "${secret}" is not set in stack ${stack.name}; run: pulumi config set --secret --path 'secrets.${tenant}.${secret}' <value> --stack ${stack.name}`,
+      );
+    if (spec.env?.[secret] !== undefined) report(["secrets", index], `"${secret}" is also set in env; a name is either plain env or a secret`);
+  });
+
+  const routes: RoutePlan[] = [];
+  if (routed) {
+    routes.push({ host: generatedHost(tenant, isPrimary ? undefined : name, stack.hostSuffix, stack.domain) });
+    (spec.routes ?? []).forEach((route, customIndex) => {
+      const served = route.environments ? route.environments.includes(stack.name) : stack.customDomains;
+      if (served) routes.push({ host: route.host, ...(route.path ? { path: route.path } : {}), customIndex });
+    });
+  }
+
+  return {
+    name,
+    image: spec.image,
+    runImage: stack.images.replace[spec.image] ?? spec.image,
+    ...(spec.port !== undefined ? { port: spec.port } : {}),
+    replicas: spec.replicas ?? 1,
+    host,
+    routed,
+    routes,
+    ...(spec.healthcheck ? { healthcheck: planHealthcheck(spec.healthcheck, spec.port, report) } : {}),
+    resources: resolveResources(spec.resources, stack.defaults.resources),
+    ...(spec.command ? { command: spec.command } : {}),
+    env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([key, value]) => [key, String(value)])),
+    secretNames: spec.secrets ?? [],
+  };
+}
+
+function planHealthcheck(spec: HealthcheckSpec, port: number | undefined, report: Report): HealthcheckPlan {
+  let test: string[];
+  if (spec.command) {
+    test = ["CMD", ...spec.command];
+  } else {
+    if (port === undefined) report(["healthcheck", "path"], "an HTTP health check needs the service's `port`");
+    const url = `http://127.0.0.1:${port ?? 80}${spec.path}`;
+    // Images differ in which HTTP client they ship; images with neither use `command`.
+    test = ["CMD-SHELL", `curl -fsS -o /dev/null ${url} || wget -q -O /dev/null ${url} || exit 1`];
+  }
+  return {
+    test,
+    interval: durationToDockerString(spec.interval ?? HEALTHCHECK_DEFAULTS.interval),
+    timeout: durationToDockerString(spec.timeout ?? HEALTHCHECK_DEFAULTS.timeout),
+    retries: spec.retries ?? HEALTHCHECK_DEFAULTS.retries,
+    startPeriod: durationToDockerString(spec.startPeriod ?? HEALTHCHECK_DEFAULTS.startPeriod),
+  };
+}

@@ -1,0 +1,194 @@
+import { z } from "zod";
+import { parseImageRef } from "./image-ref";
+import { DURATION_PATTERN, SIZE_PATTERN } from "./units";
+
+/**
+ * The tenant file format (v1). This schema is the single source of the format: validation, the JSON Schema
+ * for editors (tenants/schema.json) and the per-stack override shape are all derived from it.
+ * Defaults are not applied here but in the tenant plan, so the JSON Schema stays a faithful description of the file.
+ */
+
+export const TENANT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+export const SERVICE_NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const HOSTNAME_PATTERN = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const PATH_PATTERN = /^\/[A-Za-z0-9._~\/-]*$/;
+const STACK_NAME_PATTERN = /^[a-zA-Z0-9_.-]+$/;
+
+const stackName = z.string().regex(STACK_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a stack name` });
+const stackList = z.array(stackName).min(1, { error: "must list at least one stack (omit the key for all stacks)" });
+const size = z.string().regex(SIZE_PATTERN, { error: (i) => `"${String(i.input)}" is not a size (use e.g. 512Mi or 1Gi)` });
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, { error: (i) => `"${String(i.input)}" is not a duration (use e.g. 10s, 1m30s or 500ms)` });
+
+export const resourcesSchema = z
+  .strictObject({
+    cpus: z.number().gt(0).max(64).describe("CPU cores the container may use, e.g. 0.5"),
+    memory: size.describe("Memory limit, binary units: 256Mi, 1Gi"),
+  })
+  .partial()
+  .describe("Resource limits; anything left out comes from the stack's defaults");
+
+const routeSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .regex(HOSTNAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a lowercase DNS name like shop.example.com` })
+      .describe("A custom domain routed to this service"),
+    path: z
+      .string()
+      .regex(PATH_PATTERN, { error: (i) => `"${String(i.input)}" is not a URL path prefix like /api` })
+      .optional()
+      .describe("Only requests under this path prefix (default: the whole host)"),
+    environments: stackList
+      .optional()
+      .describe("Stacks that serve this custom domain (default: stacks whose config sets customDomains: true)"),
+  })
+  .describe("A custom domain; the service's generated host is always routed too");
+
+export const healthcheckSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .regex(PATH_PATTERN, { error: (i) => `"${String(i.input)}" is not a URL path like /health` })
+      .optional()
+      .describe("HTTP path probed inside the container with curl or wget (the image must have one of them)"),
+    command: z
+      .array(z.string())
+      .min(1, { error: "must not be empty" })
+      .optional()
+      .describe("Command run inside the container; exit 0 means healthy. For images without curl/wget"),
+    interval: duration.optional().describe("Time between probes (default 10s)"),
+    timeout: duration.optional().describe("Time a probe may take (default 5s)"),
+    retries: z.number().int().min(1).max(20).optional().describe("Failures before unhealthy (default 3)"),
+    startPeriod: duration.optional().describe("Grace period after start (default 10s)"),
+  })
+  .refine((h) => (h.path === undefined) !== (h.command === undefined), {
+    error: "set exactly one of path or command",
+  });
+
+const envValue = z.union([z.string(), z.number(), z.boolean()], {
+  error: "must be a string, number or boolean",
+});
+
+export const serviceSchema = z.strictObject({
+  image: z
+    .string()
+    .refine((text) => parseImageRef(text) !== undefined, {
+      error: (i) => `"${String(i.input)}" is not an image reference like registry.example.com/team/app:1.2.3`,
+    })
+    .describe("Image reference with a tag or digest; ':latest' and untagged are refused where the stack pins images"),
+  port: z.number().int().min(1).max(65535).optional().describe("Port the container listens on (required when routed)"),
+  replicas: z.number().int().min(1).max(50).optional().describe("Number of containers (default 1)"),
+  primary: z
+    .boolean()
+    .optional()
+    .describe("This service gets the tenant's main host <tenant>.<domain> (default: the first routed service)"),
+  host: z
+    .string()
+    .optional()
+    .describe("Docker host (from the stack config) to run on; default the tenant's home host. Only routed services may run elsewhere"),
+  routes: z
+    .array(routeSchema)
+    .optional()
+    .describe("Present (even empty) = routed through Traefik on the generated host; omit for an internal-only service"),
+  healthcheck: healthcheckSchema.optional(),
+  resources: resourcesSchema.optional(),
+  command: z.array(z.string()).min(1).optional().describe("Overrides the image's command"),
+  env: z
+    .record(z.string().regex(ENV_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not an environment variable name` }), envValue)
+    .optional()
+    .describe("Plain environment variables (never secrets: those go in `secrets`)"),
+  secrets: z
+    .array(z.string().regex(ENV_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not an environment variable name` }))
+    .optional()
+    .describe("Names of secrets set in the stack config under platform:secrets.<tenant>.<NAME>"),
+});
+
+const versionSchema = (example: string) =>
+  z.string().regex(/^[0-9]+(\.[0-9]+)?$/, { error: (i) => `"${String(i.input)}" is not a version like "${example}" (quote it)` });
+
+export const databaseSchema = z.strictObject({
+  postgres: z.strictObject({
+    version: versionSchema("16").describe("Postgres major version; changing it on existing data needs the manual upgrade path"),
+    resources: resourcesSchema.optional(),
+  }),
+});
+
+export const cacheSchema = z.strictObject({
+  redis: z.strictObject({
+    version: versionSchema("7").describe("Redis version (no persistence: it is a cache)"),
+    resources: resourcesSchema.optional(),
+  }),
+});
+
+const serviceNameKey = z
+  .string()
+  .regex(SERVICE_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a service name (lowercase letters, digits, '-', at most 30)` });
+
+/** Everything a stack may change about a tenant (the per-stack part of the file). */
+const stackScoped = {
+  host: z.string().optional().describe("Home host: where the database, cache and internal services run"),
+  retiring: z
+    .boolean()
+    .optional()
+    .describe("Decommission step 1: containers go, the database volume stays and loses protection"),
+  services: z
+    .record(serviceNameKey, serviceSchema)
+    .refine((services) => Object.keys(services).length > 0, { error: "must define at least one service" }),
+  database: databaseSchema.optional(),
+  cache: cacheSchema.optional(),
+};
+
+export const tenantSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(TENANT_NAME_PATTERN, {
+        error: (i) => `"${String(i.input)}" is not a tenant name (2-40 chars: lowercase letters, digits, '-'; starts with a letter)`,
+      }),
+    environments: stackList.optional().describe("Stacks that run this tenant (default: all)"),
+    ...stackScoped,
+    overrides: z
+      .record(stackName, z.unknown())
+      .optional()
+      .describe("Per-stack deep merge over this file (maps merge, lists and values replace)"),
+  })
+  .describe("A tenant of the platform: one file per tenant in tenants/, named <name>.yaml");
+
+export type TenantFile = z.infer<typeof tenantSchema>;
+export type ServiceSpec = z.infer<typeof serviceSchema>;
+export type HealthcheckSpec = z.infer<typeof healthcheckSchema>;
+export type ResourcesSpec = z.infer<typeof resourcesSchema>;
+
+/**
+ * The shape of `overrides.<stack>`: the stack-scoped keys, every key optional at every depth, unknown keys refused.
+ * Lists replace rather than merge, so they keep their full item schema.
+ */
+export const tenantOverrideSchema = deepPartial(z.strictObject(stackScoped));
+
+function deepPartial(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodOptional) return deepPartial(schema.unwrap() as z.ZodType).optional();
+  if (schema instanceof z.ZodPipe) return deepPartial(schema.in as z.ZodType);
+  if (schema instanceof z.ZodObject) {
+    const shape: Record<string, z.ZodType> = {};
+    for (const [key, value] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+      const inner = value instanceof z.ZodOptional ? (value.unwrap() as z.ZodType) : value;
+      shape[key] = deepPartial(inner).optional();
+    }
+    return z.strictObject(shape);
+  }
+  if (schema instanceof z.ZodRecord) return z.record(schema.keyType as z.ZodString, deepPartial(schema.valueType as z.ZodType));
+  return schema;
+}
+
+/** The JSON Schema editors use (tenants/schema.json), generated from the zod schema itself. */
+export function tenantJsonSchema(): Record<string, unknown> {
+  const overrides = z.toJSONSchema(tenantOverrideSchema, { io: "input", unrepresentable: "any" });
+  const base = z.toJSONSchema(tenantSchema, { io: "input", unrepresentable: "any" }) as Record<string, any>;
+  delete overrides.$schema;
+  base.title = "Platform tenant (v1)";
+  base.properties.overrides.additionalProperties = overrides;
+  return base;
+}

@@ -1,0 +1,289 @@
+import { z } from "zod";
+import type { StackDefinition } from "../stacks/definition";
+import { closestMatch, formatDiagnostic, formatPath, sortDiagnostics, type Diagnostic, type PathSegment } from "./diagnostics";
+import { RESERVED_SERVICE_NAMES, RESERVED_TENANT_NAMES } from "./naming";
+import type { TenantSourceFile } from "./project-files";
+import { planTenant, type StackScopedTenant, type TenantPlan } from "./tenant-plan";
+import { tenantOverrideSchema, tenantSchema, type TenantFile } from "./tenant-schema";
+import { parseYamlSource, type YamlSource } from "./yaml-source";
+import { issuesToDiagnostics } from "./zod-diagnostics";
+
+/**
+ * The one validation module: the Pulumi program and `npm run validate` both call `validateTenants`, so they
+ * cannot disagree. It parses every file, checks it against the schema, merges each stack's overrides, applies the
+ * stack's rules and then the rules that span files. It never stops at the first problem.
+ */
+
+export interface TenantValidationInput {
+  files: readonly TenantSourceFile[];
+  /** Stacks to check the tenants against (the program: its own stack; the CLI: every stack file). */
+  stacks: readonly StackDefinition[];
+  /** Every stack that exists: the names `environments` and `overrides` may use. */
+  stackNames: readonly string[];
+}
+
+export interface ValidatedTenant {
+  name: string;
+  file: string;
+  environments: string[];
+  spec: TenantFile;
+}
+
+export interface TenantValidationResult {
+  diagnostics: Diagnostic[];
+  tenants: ValidatedTenant[];
+  /** Per stack, the tenants that run there, in file order. */
+  plans: Record<string, TenantPlan[]>;
+}
+
+interface ParsedTenant extends ValidatedTenant {
+  source: YamlSource;
+}
+
+export function validateTenants(input: TenantValidationInput): TenantValidationResult {
+  const diagnostics: Diagnostic[] = [];
+  const parsed: ParsedTenant[] = [];
+  for (const file of input.files) {
+    const tenant = parseTenantFile(file, input.stackNames, diagnostics);
+    if (tenant) parsed.push(tenant);
+  }
+  checkUniqueNames(parsed, diagnostics);
+  // A duplicated name is reported once above; later rules see only its first file, so they do not repeat it.
+  const seenNames = new Set<string>();
+  const distinct = parsed.filter((tenant) => !seenNames.has(tenant.name) && seenNames.add(tenant.name));
+  checkNameStems(distinct, diagnostics);
+
+  const plans: Record<string, TenantPlan[]> = {};
+  for (const stack of input.stacks) {
+    const stackPlans = distinct
+      .filter((tenant) => tenant.environments.includes(stack.name))
+      .map((tenant) => ({ tenant, plan: planForStack(tenant, stack, diagnostics) }))
+      .filter((entry): entry is { tenant: ParsedTenant; plan: PlannedTenant } => entry.plan !== undefined);
+    checkHostClaims(stack, stackPlans, diagnostics);
+    plans[stack.name] = stackPlans.map((entry) => entry.plan.plan);
+  }
+  return {
+    diagnostics: sortDiagnostics(dedupe(diagnostics)),
+    tenants: parsed.map(({ name, file, environments, spec }) => ({ name, file, environments, spec })),
+    plans,
+  };
+}
+
+function report(diagnostics: Diagnostic[], source: YamlSource, path: readonly PathSegment[], message: string, filePath = path): void {
+  diagnostics.push({ file: source.file, ...source.locate(filePath), path: formatPath(path), message });
+}
+
+function parseTenantFile(file: TenantSourceFile, stackNames: readonly string[], diagnostics: Diagnostic[]): ParsedTenant | undefined {
+  const source = parseYamlSource(file.file, file.text);
+  if (source.diagnostics.length > 0) {
+    diagnostics.push(...source.diagnostics);
+    return undefined;
+  }
+  if (source.value === null || typeof source.value !== "object" || Array.isArray(source.value)) {
+    report(diagnostics, source, [], "a tenant file must be a map with at least `name` and `services`");
+    return undefined;
+  }
+  const before = diagnostics.length;
+  const result = tenantSchema.safeParse(source.value, { reportInput: true });
+  if (!result.success) {
+    diagnostics.push(...issuesToDiagnostics(tenantSchema, result.error.issues, { file: source.file, locate: source.locate }));
+  }
+  const raw = source.value as Record<string, unknown>;
+  const expectedName = baseName(file.file);
+  if (typeof raw.name === "string" && raw.name !== expectedName)
+    report(diagnostics, source, ["name"], `"${raw.name}" must equal the file name "${expectedName}" (rename the file or the tenant)`);
+  if (typeof raw.name === "string" && (RESERVED_TENANT_NAMES as readonly string[]).includes(raw.name))
+    report(diagnostics, source, ["name"], `"${raw.name}" is reserved by the platform (reserved: ${RESERVED_TENANT_NAMES.join(", ")})`);
+  if (typeof raw.name === "string") {
+    const suffix = stackNames.filter((s) => s !== "production").find((s) => raw.name === `${s}` || (raw.name as string).endsWith(`-${s}`));
+    if (suffix || /-pr-[0-9]+$/.test(raw.name))
+      report(diagnostics, source, ["name"], `"${raw.name}" ends like a generated host suffix (-${suffix ?? "pr-<n>"}); choose another name`);
+  }
+  checkStackNames(raw.environments, ["environments"], stackNames, source, diagnostics);
+  checkServiceNames(raw.services, ["services"], source, diagnostics);
+  if (raw.overrides !== null && typeof raw.overrides === "object") {
+    for (const [stack, override] of Object.entries(raw.overrides as Record<string, unknown>)) {
+      const path = ["overrides", stack];
+      if (!stackNames.includes(stack)) {
+        const hint = closestMatch(stack, stackNames);
+        report(diagnostics, source, path, `"${stack}" is not a stack (${hint ? `did you mean "${hint}"? ` : ""}stacks: ${stackNames.join(", ")})`);
+        continue;
+      }
+      const checked = tenantOverrideSchema.safeParse(override ?? {}, { reportInput: true });
+      if (!checked.success) {
+        const issues = checked.error.issues.map((issue) => ({ ...issue, path: [...path, ...issue.path] }));
+        diagnostics.push(...issuesToDiagnostics(overridesSchemaRoot, issues, { file: source.file, locate: source.locate }));
+      }
+      checkServiceNames((override as { services?: unknown } | null)?.services, [...path, "services"], source, diagnostics);
+    }
+  }
+  if (!result.success || diagnostics.length > before) return undefined;
+  const spec = result.data;
+  return { name: spec.name, file: source.file, environments: spec.environments ?? [...stackNames], spec, source };
+}
+
+/** Lets "did you mean" hints inside overrides find the override shape at `overrides.<stack>`. */
+const overridesSchemaRoot = z.strictObject({ overrides: z.record(z.string(), tenantOverrideSchema) });
+
+function baseName(file: string): string {
+  return file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, "");
+}
+
+function checkStackNames(value: unknown, path: PathSegment[], stackNames: readonly string[], source: YamlSource, diagnostics: Diagnostic[]) {
+  if (!Array.isArray(value)) return;
+  value.forEach((stack, index) => {
+    if (typeof stack === "string" && !stackNames.includes(stack)) {
+      const hint = closestMatch(stack, stackNames);
+      report(diagnostics, source, [...path, index], `"${stack}" is not a stack (${hint ? `did you mean "${hint}"? ` : ""}stacks: ${stackNames.join(", ")})`);
+    }
+  });
+}
+
+function checkServiceNames(services: unknown, path: PathSegment[], source: YamlSource, diagnostics: Diagnostic[]) {
+  if (services === null || typeof services !== "object") return;
+  for (const name of Object.keys(services)) {
+    if ((RESERVED_SERVICE_NAMES as readonly string[]).includes(name))
+      report(diagnostics, source, [...path, name], `"${name}" is reserved for the platform's own containers (reserved: ${RESERVED_SERVICE_NAMES.join(", ")})`);
+  }
+}
+
+interface PlannedTenant {
+  plan: TenantPlan;
+  /** Maps a path in the merged tenant to where it is written in the file (base or override). */
+  filePath(path: readonly PathSegment[]): readonly PathSegment[];
+}
+
+const stackScopedSchema = tenantSchema.omit({ overrides: true, environments: true });
+
+function planForStack(tenant: ParsedTenant, stack: StackDefinition, diagnostics: Diagnostic[]): PlannedTenant | undefined {
+  const { overrides, environments: _environments, ...base } = tenant.spec;
+  const override = overrides?.[stack.name];
+  const merged = override === undefined ? base : deepMerge(base, override);
+  const filePath = (path: readonly PathSegment[]) =>
+    override !== undefined && overrideCovers(override, path) ? ["overrides", stack.name, ...path] : path;
+
+  const checked = stackScopedSchema.safeParse(merged, { reportInput: true });
+  if (!checked.success) {
+    const found = issuesToDiagnostics(stackScopedSchema, checked.error.issues, {
+      file: tenant.source.file,
+      locate: tenant.source.locate,
+      filePath,
+    });
+    diagnostics.push(...found.map((d) => ({ ...d, message: `${d.message} (after overrides for stack ${stack.name})` })));
+    return undefined;
+  }
+  const before = diagnostics.length;
+  const plan = planTenant(checked.data as StackScopedTenant, tenant.source.file, stack, (path, message) =>
+    report(diagnostics, tenant.source, path, message, filePath(path)),
+  );
+  return diagnostics.length > before ? undefined : { plan, filePath };
+}
+
+/** Maps merge key by key; lists and values from the override replace the base. */
+export function deepMerge(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) merged[key] = key in base ? deepMerge(base[key], value) : value;
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function overrideCovers(override: unknown, path: readonly PathSegment[]): boolean {
+  let current = override;
+  for (const segment of path) {
+    if (!isPlainObject(current)) return true;
+    if (!(String(segment) in current)) return false;
+    current = current[String(segment)];
+  }
+  return true;
+}
+
+function checkUniqueNames(tenants: readonly ParsedTenant[], diagnostics: Diagnostic[]) {
+  const byName = groupBy(tenants, (t) => t.name);
+  for (const group of byName.values()) {
+    if (group.length < 2) continue;
+    for (const tenant of group) {
+      const others = group.filter((t) => t !== tenant).map((t) => t.file);
+      report(diagnostics, tenant.source, ["name"], `tenant "${tenant.name}" is also defined in ${others.join(", ")}`);
+    }
+  }
+}
+
+/**
+ * Resource names are `<tenant>-<service>-...`, so tenant `a-b` with service `c` and tenant `a` with service `b-c`
+ * would produce the same names. Each tenant claims its own name and `<tenant>-<service>` for every service.
+ */
+function checkNameStems(tenants: readonly ParsedTenant[], diagnostics: Diagnostic[]) {
+  interface Claim { tenant: ParsedTenant; path: PathSegment[] }
+  const claims = new Map<string, Claim[]>();
+  const claim = (stem: string, entry: Claim) => claims.set(stem, [...(claims.get(stem) ?? []), entry]);
+  for (const tenant of tenants) {
+    claim(tenant.name, { tenant, path: ["name"] });
+    const serviceNames = new Set([
+      ...Object.keys(tenant.spec.services),
+      ...Object.values(tenant.spec.overrides ?? {}).flatMap((o) => Object.keys((o as { services?: object } | null)?.services ?? {})),
+    ]);
+    for (const service of serviceNames) claim(`${tenant.name}-${service}`, { tenant, path: ["services", service] });
+  }
+  for (const [stem, group] of claims) {
+    const owners = new Set(group.map((c) => c.tenant));
+    if (owners.size < 2) continue;
+    for (const entry of group) {
+      const others = group.filter((c) => c.tenant !== entry.tenant).map((c) => `${c.tenant.file} (${formatPath(c.path)})`);
+      report(diagnostics, entry.tenant.source, entry.path, `resource names "${stem}-..." would clash with ${others.join(", ")}; rename the tenant or service`);
+    }
+  }
+}
+
+function checkHostClaims(stack: StackDefinition, planned: readonly { tenant: ParsedTenant; plan: PlannedTenant }[], diagnostics: Diagnostic[]) {
+  interface Claim { tenant: ParsedTenant; planned: PlannedTenant; path: PathSegment[]; host: string; routePath: string }
+  const claims = new Map<string, Claim[]>();
+  for (const entry of planned) {
+    if (entry.plan.plan.retiring) continue;
+    for (const service of entry.plan.plan.services) {
+      for (const route of service.routes) {
+        const path: PathSegment[] = ["services", service.name, "routes"];
+        if (route.customIndex !== undefined) path.push(route.customIndex, "host");
+        const list = claims.get(route.host) ?? [];
+        list.push({ tenant: entry.tenant, planned: entry.plan, path, host: route.host, routePath: route.path ?? "/" });
+        claims.set(route.host, list);
+      }
+    }
+  }
+  for (const [host, group] of claims) {
+    for (const entry of group) {
+      const clashes = group.filter(
+        (other) => other !== entry && (other.tenant !== entry.tenant || other.routePath === entry.routePath),
+      );
+      if (clashes.length === 0) continue;
+      const others = clashes.map((c) => `${c.tenant.file} (${formatPath(c.path)})`);
+      report(
+        diagnostics,
+        entry.tenant.source,
+        entry.path,
+        `host "${host}" is also claimed in stack ${stack.name} by ${others.join(", ")}`,
+        entry.planned.filePath(entry.path),
+      );
+    }
+  }
+}
+
+/** A rule checked once per stack can find the same problem in each; the user needs to read it once. */
+function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = formatDiagnostic(d);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}

@@ -1,0 +1,123 @@
+import { formatPath, type Diagnostic, type PathSegment } from "../model/diagnostics";
+import { parseSize } from "../model/units";
+import { issuesToDiagnostics } from "../model/zod-diagnostics";
+import { stackConfigSchema, type StackConfig } from "./schema";
+
+export interface Resources {
+  cpus: number;
+  memoryBytes: number;
+}
+
+export interface DockerHost {
+  name: string;
+  url: string;
+  sshOpts: string[];
+}
+
+/** A validated stack with every default applied: the only view of stack config the rest of the program sees. */
+export interface StackDefinition {
+  name: string;
+  /** The stack file errors point at, e.g. Pulumi.staging.yaml. */
+  file: string;
+  domain: string;
+  hostSuffix: string;
+  hosts: Record<string, DockerHost>;
+  defaultHost: string;
+  tls: "acme" | "self-signed" | "none";
+  acme?: { email: string; caServer: string; challenge: "http" | "tls" };
+  edge: { image: string; httpPort: number; httpsPort: number; accessLog: boolean; dashboard: { enabled: boolean; port: number } };
+  images: { postgres: string; redis: string; replace: Record<string, string>; pull: boolean };
+  defaults: { resources: Resources; databaseResources: Resources };
+  protectData: boolean;
+  pinnedImages: boolean;
+  customDomains: boolean;
+  tenantsDir: string;
+  /** Secret values by tenant and name. The CLI sees only placeholders here; the program sees values to wrap as secrets. */
+  secrets: Record<string, Record<string, string>>;
+  registries: { server: string; username: string; password: string }[];
+}
+
+const ACME_CA: Record<string, string> = {
+  staging: "https://acme-staging-v02.api.letsencrypt.org/directory",
+  production: "https://acme-v02.api.letsencrypt.org/directory",
+};
+
+// Production is the stack where mistakes cost data and customers; its safety switches default to on.
+const isProductionName = (stack: string) => stack === "production";
+
+export interface StackInput {
+  name: string;
+  file: string;
+  /** Config values under the `platform` namespace, keyed without the prefix. */
+  values: Record<string, unknown>;
+  locate(path: readonly PathSegment[]): { line: number; column: number };
+}
+
+export function resolveStack(input: StackInput): { stack?: StackDefinition; diagnostics: Diagnostic[] } {
+  const parsed = stackConfigSchema.safeParse(input.values, { reportInput: true });
+  if (!parsed.success) {
+    const diagnostics = issuesToDiagnostics(stackConfigSchema, parsed.error.issues, {
+      file: input.file,
+      locate: input.locate,
+      filePath: (path) => (path.length === 0 ? ["config"] : ["config", `platform:${String(path[0])}`, ...path.slice(1)]),
+      displayPath: (path) => (path.length === 0 ? "platform" : `platform:${formatPath(path)}`),
+    });
+    return { diagnostics };
+  }
+  return { stack: withDefaults(input.name, input.file, parsed.data), diagnostics: [] };
+}
+
+function withDefaults(name: string, file: string, config: StackConfig): StackDefinition {
+  const production = isProductionName(name);
+  const hosts = Object.fromEntries(
+    Object.entries(config.hosts).map(([hostName, host]) => [hostName, { name: hostName, url: host.url, sshOpts: host.sshOpts ?? [] }]),
+  );
+  return {
+    name,
+    file,
+    domain: config.domain,
+    hostSuffix: config.hostSuffix ?? (production ? "" : `-${name}`),
+    hosts,
+    defaultHost: config.defaultHost ?? Object.keys(hosts)[0]!,
+    tls: config.tls ?? "acme",
+    acme: config.acme && {
+      email: config.acme.email,
+      caServer: ACME_CA[config.acme.ca] ?? config.acme.ca,
+      challenge: config.acme.challenge,
+    },
+    edge: {
+      image: config.edge?.image ?? "traefik:v3.3",
+      httpPort: config.edge?.httpPort ?? 80,
+      httpsPort: config.edge?.httpsPort ?? 443,
+      accessLog: config.edge?.accessLog ?? true,
+      dashboard: { enabled: config.edge?.dashboard?.enabled ?? false, port: config.edge?.dashboard?.port ?? 8080 },
+    },
+    images: {
+      postgres: config.images?.postgres ?? "postgres:{version}",
+      redis: config.images?.redis ?? "redis:{version}-alpine",
+      replace: config.images?.replace ?? {},
+      pull: config.images?.pull ?? true,
+    },
+    defaults: {
+      resources: resolveResources(config.defaults?.resources, { cpus: 0.5, memoryBytes: parseSize("256Mi") }),
+      databaseResources: resolveResources(config.defaults?.databaseResources, { cpus: 1, memoryBytes: parseSize("512Mi") }),
+    },
+    protectData: config.protectData ?? production,
+    pinnedImages: config.pinnedImages ?? production,
+    customDomains: config.customDomains ?? production,
+    tenantsDir: config.tenantsDir ?? "tenants",
+    secrets: config.secrets ?? {},
+    registries: config.registries ?? [],
+  };
+}
+
+/** Limits from a tenant or stack file, with anything left out taken from `fallback`. */
+export function resolveResources(spec: { cpus?: number; memory?: string } | undefined, fallback: Resources): Resources {
+  return {
+    cpus: spec?.cpus ?? fallback.cpus,
+    memoryBytes: spec?.memory ? parseSize(spec.memory) : fallback.memoryBytes,
+  };
+}
+
+/** `pulumi config set` writes these keys as plain strings; every other key is structured (JSON in the engine). */
+export const STRING_CONFIG_KEYS = new Set(["domain", "hostSuffix", "defaultHost", "tls", "tenantsDir"]);

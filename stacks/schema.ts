@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { HOSTNAME_PATTERN, resourcesSchema } from "../model/tenant-schema";
+
+/**
+ * Stack config: every key lives under the `platform` namespace of Pulumi.<stack>.yaml (`platform:domain`, ...).
+ * Keys are validated one by one so an error can name the exact config key.
+ */
+
+const hostName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, { error: (i) => `"${String(i.input)}" is not a host name (lowercase letters, digits, '-')` });
+const dockerUrl = z
+  .string()
+  .regex(/^(unix:\/\/\/.+|ssh:\/\/[^@\s]+@[^\s:/]+(:[0-9]+)?|tcp:\/\/[^\s]+)$/, {
+    error: (i) => `"${String(i.input)}" is not a Docker host URL (use unix:///var/run/docker.sock or ssh://user@host)`,
+  });
+const domain = z.string().regex(HOSTNAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a lowercase domain like example.com` });
+const port = z.number().int().min(1).max(65535);
+
+export const stackConfigKeys = {
+  domain: domain.describe("Base domain: tenants get <tenant><hostSuffix>.<domain>"),
+  hostSuffix: z
+    .string()
+    .regex(/^(-[a-z0-9-]*[a-z0-9])?$/, { error: (i) => `"${String(i.input)}" is not a host suffix like -staging (or "" for none)` })
+    .optional(),
+  hosts: z
+    .record(
+      hostName,
+      z.strictObject({
+        url: dockerUrl,
+        sshOpts: z.array(z.string()).optional(),
+      }),
+    )
+    .refine((hosts) => Object.keys(hosts).length > 0, { error: "must name at least one Docker host" }),
+  defaultHost: hostName.optional(),
+  tls: z.enum(["acme", "self-signed", "none"]).optional(),
+  acme: z
+    .strictObject({
+      email: z.email({ error: (i) => `"${String(i.input)}" is not an email address` }),
+      ca: z.union([z.enum(["staging", "production"]), z.url()], { error: "must be staging, production or a CA directory URL" }),
+      challenge: z.enum(["http", "tls"]),
+    })
+    .optional(),
+  edge: z
+    .strictObject({
+      image: z.string().min(1).optional(),
+      httpPort: port.optional(),
+      httpsPort: port.optional(),
+      accessLog: z.boolean().optional(),
+      dashboard: z
+        .strictObject({ enabled: z.boolean(), port: port.optional() })
+        .optional(),
+    })
+    .optional(),
+  images: z
+    .strictObject({
+      postgres: z.string().includes("{version}", { error: "must contain {version}, e.g. postgres:{version}" }).optional(),
+      redis: z.string().includes("{version}", { error: "must contain {version}, e.g. redis:{version}-alpine" }).optional(),
+      replace: z.record(z.string(), z.string()).optional(),
+      pull: z.boolean().optional(),
+    })
+    .optional(),
+  defaults: z
+    .strictObject({
+      resources: resourcesSchema.optional(),
+      databaseResources: resourcesSchema.optional(),
+    })
+    .optional(),
+  protectData: z.boolean().optional(),
+  pinnedImages: z.boolean().optional(),
+  customDomains: z.boolean().optional(),
+  tenantsDir: z.string().min(1).optional(),
+  secrets: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+  registries: z
+    .array(z.strictObject({ server: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }))
+    .optional(),
+} as const;
+
+export type StackConfigKey = keyof typeof stackConfigKeys;
+export const STACK_CONFIG_KEYS = Object.keys(stackConfigKeys) as StackConfigKey[];
+
+export const stackConfigSchema = z.strictObject(stackConfigKeys).superRefine((config, ctx) => {
+  const hostNames = Object.keys(config.hosts);
+  if (config.defaultHost !== undefined && !hostNames.includes(config.defaultHost))
+    ctx.addIssue({ code: "custom", path: ["defaultHost"], message: `"${config.defaultHost}" is not one of hosts: ${hostNames.join(", ")}` });
+  if (config.defaultHost === undefined && hostNames.length > 1)
+    ctx.addIssue({ code: "custom", path: ["defaultHost"], message: `is required when there are several hosts (one of: ${hostNames.join(", ")})` });
+  if ((config.tls ?? "acme") === "acme" && config.acme === undefined)
+    ctx.addIssue({ code: "custom", path: ["acme"], message: "is required when tls is acme: set email, ca (staging|production) and challenge (http|tls)" });
+});
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;

@@ -1,0 +1,119 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { vi } from "vitest";
+
+/**
+ * Runs the whole program (index.ts) under Pulumi's mocks, the way `pulumi preview` would, and records every
+ * resource's type, name, inputs and parent. Config comes from the real Pulumi.<stack>.yaml files, with each
+ * encrypted secret replaced by a recognisable plaintext so tests can prove it never leaks.
+ */
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  provider: string;
+}
+
+export interface ProgramRun {
+  resources: RecordedResource[];
+  outputs: Record<string, unknown>;
+  error?: Error;
+}
+
+export function secretValueFor(path: string): string {
+  return `plaintext-secret-${path.replace(/[^A-Za-z0-9]/g, "-")}`;
+}
+
+/** The stack file's `platform:*` config as the engine hands it to the program (secrets decrypted). */
+export function stackConfig(stack: string): Record<string, unknown> {
+  const file = parse(readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  const decrypt = (value: unknown, at: string): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => decrypt(v, `${at}[${i}]`));
+    if (value !== null && typeof value === "object") {
+      const entries = Object.entries(value);
+      if (entries.length === 1 && entries[0]![0] === "secure") return secretValueFor(at);
+      return Object.fromEntries(entries.map(([k, v]) => [k, decrypt(v, `${at}.${k}`)]));
+    }
+    return value;
+  };
+  return Object.fromEntries(Object.entries(file.config).map(([key, value]) => [key, decrypt(value, key)]));
+}
+
+export async function runProgram(stack: string, config: Record<string, unknown> = stackConfig(stack)): Promise<ProgramRun> {
+  const resources: RecordedResource[] = [];
+  pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider ?? "" });
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "random:index/randomPassword:RandomPassword") state.result = `generated-password-${args.name}`;
+        if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.inputs.name as string}`;
+        return { id: `${args.name}-id`, state };
+      },
+      call(args) {
+        return args.inputs;
+      },
+    },
+    "platform",
+    stack,
+    true,
+  );
+  const plain = Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+  );
+  pulumi.runtime.setAllConfig(plain, Object.keys(plain).filter((key) => key === "platform:secrets" || key === "platform:registries"));
+
+  vi.resetModules();
+  let outputs: Record<string, unknown> = {};
+  let error: Error | undefined;
+  try {
+    const program = (await import("../index")) as Record<string, unknown>;
+    outputs = await resolveOutputs(program);
+  } catch (caught) {
+    error = caught as Error;
+  }
+  await pulumi.runtime.waitForRPCs();
+  return { resources, outputs, error };
+}
+
+async function resolveOutputs(program: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) {
+    if (key === "default" || key === "__esModule") continue;
+    out[key] = await new Promise((resolve) => pulumi.output(value).apply(resolve));
+  }
+  return out;
+}
+
+export function isSecretInput(value: unknown): boolean {
+  return value !== null && typeof value === "object" && SECRET_SIG_KEY in (value as object);
+}
+
+export function unwrapSecret(value: unknown): unknown {
+  return isSecretInput(value) ? (value as { value: unknown }).value : value;
+}
+
+export function ofType(run: ProgramRun, type: string): RecordedResource[] {
+  return run.resources.filter((r) => r.type === type);
+}
+
+export function labelsOf(resource: RecordedResource): Record<string, string> {
+  const labels = (resource.inputs.labels ?? []) as { label: string; value: string }[];
+  return Object.fromEntries(labels.map((l) => [l.label, l.value]));
+}
+
+export const TYPES = {
+  container: "docker:index/container:Container",
+  network: "docker:index/network:Network",
+  volume: "docker:index/volume:Volume",
+  image: "docker:index/remoteImage:RemoteImage",
+  password: "random:index/randomPassword:RandomPassword",
+  command: "command:local:Command",
+  provider: "pulumi:providers:docker",
+} as const;
