@@ -20,8 +20,17 @@ export interface RecordedResource {
   provider: string;
 }
 
+/** One call of a resource-options function (components/resource-options.ts), in program order. */
+export interface RecordedOptions {
+  kind: string;
+  args: unknown[];
+  options: pulumi.CustomResourceOptions;
+}
+
 export interface ProgramRun {
   resources: RecordedResource[];
+  /** Mocks never see options, so the option builders are recorded in-process instead. */
+  options: RecordedOptions[];
   outputs: Record<string, unknown>;
   error?: Error;
 }
@@ -70,6 +79,7 @@ export async function runProgram(stack: string, config: Record<string, unknown> 
   pulumi.runtime.setAllConfig(plain, Object.keys(plain).filter((key) => key === "platform:secrets" || key === "platform:registries"));
 
   vi.resetModules();
+  const options = await recordResourceOptions();
   let outputs: Record<string, unknown> = {};
   let error: Error | undefined;
   try {
@@ -78,17 +88,39 @@ export async function runProgram(stack: string, config: Record<string, unknown> 
   } catch (caught) {
     error = caught as Error;
   }
-  await pulumi.runtime.waitForRPCs();
-  return { resources, outputs, error };
+  await waitForRegistrations();
+  return { resources, options, outputs, error };
 }
 
 async function resolveOutputs(program: Record<string, unknown>): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) {
     if (key === "default" || key === "__esModule") continue;
-    out[key] = await new Promise((resolve) => pulumi.output(value).apply(resolve));
+    const output: pulumi.Output<unknown> = pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown>;
+    out[key] = await new Promise<unknown>((resolve) => output.apply((resolved: unknown) => resolve(resolved)));
   }
   return out;
+}
+
+/** Wraps the fresh module instance the program is about to import, so every options decision is captured. */
+async function recordResourceOptions(): Promise<RecordedOptions[]> {
+  const recorded: RecordedOptions[] = [];
+  const { resourceOptions } = await import("../components/resource-options");
+  const builders = resourceOptions as unknown as Record<string, (...args: unknown[]) => pulumi.CustomResourceOptions>;
+  for (const [kind, build] of Object.entries(builders)) {
+    builders[kind] = (...args: unknown[]) => {
+      const built = build(...args);
+      recorded.push({ kind, args, options: built });
+      return built;
+    };
+  }
+  return recorded;
+}
+
+/** The SDK tracks every outstanding registration; its typings do not export the wait, so it is typed here. */
+async function waitForRegistrations(): Promise<void> {
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+  await settings.waitForRPCs();
 }
 
 export function isSecretInput(value: unknown): boolean {

@@ -1,0 +1,104 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { dockerNames, platformLabels, resourceNames } from "../model/naming";
+import type { DatabasePlan } from "../model/tenant-plan";
+import { toDockerLabels } from "../model/traefik-labels";
+import { containerBasics } from "./container-settings";
+import { resourceOptions } from "./resource-options";
+
+export const DATABASE_USER = "app";
+export const DATABASE_NAME = "app";
+export const DATABASE_ALIAS = "postgres";
+const PASSWORD_APPLIED_MARKER = "/tmp/platform-password-applied";
+
+export interface PostgresArgs {
+  stack: string;
+  tenant: string;
+  plan: DatabasePlan;
+  /** Internal network shared only with the tenant's own home-host services. */
+  network: pulumi.Input<string>;
+  provider: docker.Provider;
+  protectData: boolean;
+  pullImages: boolean;
+  /** A retiring tenant keeps only its volume. */
+  retiring: boolean;
+}
+
+/**
+ * The tenant's Postgres. The data volume's name is derived from stack, tenant and major version: stable across
+ * container replacement and image upgrades, new (and so blocked by protection in production) on a major change.
+ */
+export class Postgres extends pulumi.ComponentResource {
+  readonly volumeName: pulumi.Output<string>;
+  readonly url?: pulumi.Output<string>;
+  readonly container?: docker.Container;
+
+  constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:index:Postgres", name, {}, opts);
+    const { stack, tenant, plan, provider } = args;
+    const labels = platformLabels(stack, { tenant, service: "postgres" });
+
+    const volume = new docker.Volume(
+      resourceNames.dataVolume(tenant),
+      { name: dockerNames.dataVolume(stack, tenant, plan.major), labels: toDockerLabels(labels) },
+      { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring) },
+    );
+    this.volumeName = volume.name;
+    if (args.retiring) {
+      this.registerOutputs({ volumeName: this.volumeName });
+      return;
+    }
+
+    const password = new random.RandomPassword(resourceNames.databasePassword(tenant), { length: 32, special: false }, { parent: this });
+    const image = args.pullImages
+      ? new docker.RemoteImage(resourceNames.databaseImage(tenant), { name: plan.image, keepLocally: true }, { parent: this, provider }).imageId
+      : plan.image;
+
+    this.container = new docker.Container(
+      resourceNames.databaseContainer(tenant),
+      {
+        name: dockerNames.databaseContainer(stack, tenant),
+        image,
+        entrypoints: ["/bin/sh", "-c", APPLY_PASSWORD_THEN_START, "platform-postgres"],
+        command: ["postgres"],
+        envs: pulumi.secret(
+          password.result.apply((secret) => [`POSTGRES_USER=${DATABASE_USER}`, `POSTGRES_DB=${DATABASE_NAME}`, `POSTGRES_PASSWORD=${secret}`]),
+        ),
+        mounts: [{ type: "volume", source: volume.name, target: "/var/lib/postgresql/data" }],
+        networksAdvanced: [{ name: args.network, aliases: [DATABASE_ALIAS] }],
+        healthcheck: {
+          tests: ["CMD-SHELL", `pg_isready -q -h 127.0.0.1 -U ${DATABASE_USER} -d ${DATABASE_NAME} && test -f ${PASSWORD_APPLIED_MARKER}`],
+          interval: "5s",
+          timeout: "5s",
+          retries: 5,
+          startPeriod: "30s",
+        },
+        wait: true,
+        waitTimeout: 120,
+        stopTimeout: 60,
+        ...containerBasics(plan.resources),
+        labels: toDockerLabels(labels),
+      },
+      { parent: this, provider, ...resourceOptions.databaseContainer() },
+    );
+    this.url = pulumi.secret(
+      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${DATABASE_ALIAS}:5432/${DATABASE_NAME}`,
+    );
+    this.registerOutputs({ volumeName: this.volumeName });
+  }
+}
+
+/**
+ * Postgres applies POSTGRES_PASSWORD only when it initialises an empty data directory. A tenant re-added onto its
+ * retained volume gets a newly generated password, so on every start the current password is set on the existing
+ * role (over the local socket, which trusts the container itself). The health check passes only after that, so
+ * apps never start against a database that would refuse their password.
+ */
+export const APPLY_PASSWORD_THEN_START = `set -eu
+(
+  until pg_isready -q -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"; do sleep 1; done
+  until echo "ALTER ROLE \\"$POSTGRES_USER\\" WITH PASSWORD :'pw';" | psql -q -v ON_ERROR_STOP=1 -v pw="$POSTGRES_PASSWORD" -h /var/run/postgresql -U "$POSTGRES_USER" -d "$POSTGRES_DB" >/dev/null; do sleep 1; done
+  touch ${PASSWORD_APPLIED_MARKER}
+) &
+exec docker-entrypoint.sh "$@"`;

@@ -1,0 +1,48 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { dockerNames, platformLabels, resourceNames } from "../model/naming";
+import type { CachePlan } from "../model/tenant-plan";
+import { toDockerLabels } from "../model/traefik-labels";
+import { containerBasics } from "./container-settings";
+import { resourceOptions } from "./resource-options";
+
+export const CACHE_ALIAS = "redis";
+
+export interface RedisArgs {
+  stack: string;
+  tenant: string;
+  plan: CachePlan;
+  network: pulumi.Input<string>;
+  provider: docker.Provider;
+  pullImages: boolean;
+}
+
+/** An optional per-tenant Redis used as a cache: no persistence, reachable only on the tenant's data network. */
+export class Redis extends pulumi.ComponentResource {
+  readonly url: string = `redis://${CACHE_ALIAS}:6379`;
+  readonly container: docker.Container;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:index:Redis", name, {}, opts);
+    const { stack, tenant, plan, provider } = args;
+    const image = args.pullImages
+      ? new docker.RemoteImage(resourceNames.cacheImage(tenant), { name: plan.image, keepLocally: true }, { parent: this, provider }).imageId
+      : plan.image;
+    this.container = new docker.Container(
+      resourceNames.cacheContainer(tenant),
+      {
+        name: dockerNames.cacheContainer(stack, tenant),
+        image,
+        command: ["redis-server", "--save", "", "--appendonly", "no"],
+        networksAdvanced: [{ name: args.network, aliases: [CACHE_ALIAS] }],
+        healthcheck: { tests: ["CMD", "redis-cli", "ping"], interval: "5s", timeout: "3s", retries: 5, startPeriod: "5s" },
+        wait: true,
+        waitTimeout: 60,
+        ...containerBasics(plan.resources),
+        labels: toDockerLabels(platformLabels(stack, { tenant, service: "redis" })),
+      },
+      { parent: this, provider, ...resourceOptions.cacheContainer() },
+    );
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,28 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Resource options that decide what happens to data and traffic, one pure function per resource kind so tests can
+ * check them directly (Pulumi's mocks see inputs, not options).
+ */
+export const resourceOptions = {
+  /** Database volumes outlive their resource: removing a tenant file retains the data; production also protects it. */
+  dataVolume: (protect: boolean): pulumi.CustomResourceOptions => ({ retainOnDelete: true, protect }),
+  /** Postgres has a fixed name and exclusive use of its volume: the old container must be gone before a new one starts. */
+  databaseContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] }),
+  /** A cache has no data to hand over; a fixed name keeps `REDIS_URL` stable. */
+  cacheContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
+  /**
+   * App containers start their replacement first, wait for it to be healthy, then remove the old one. The provider
+   * defaults Container to delete-before-replace, so this must be explicit, and the containers keep generated names.
+   */
+  serviceContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: false, additionalSecretOutputs: ["envs"] }),
+  /** Traefik binds the host's ports, so two can never run at once. */
+  edgeContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
+  /**
+   * Connecting Traefik to a tenant's network is addressed by container name, so a replacement must disconnect the
+   * old attachment before connecting again (the reverse order would disconnect the new one).
+   */
+  ingressAttachment: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
+  /** ACME account and certificates: losing them means re-issuing every certificate (and rate limits). */
+  edgeVolume: (): pulumi.CustomResourceOptions => ({ retainOnDelete: true }),
+};

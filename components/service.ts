@@ -1,0 +1,80 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { platformLabels, resourceNames } from "../model/naming";
+import type { ServicePlan } from "../model/tenant-plan";
+import { toDockerLabels, traefikLabels } from "../model/traefik-labels";
+import { containerBasics } from "./container-settings";
+import { resourceOptions } from "./resource-options";
+
+export interface ServiceArgs {
+  stack: string;
+  tenant: string;
+  plan: ServicePlan;
+  provider: docker.Provider;
+  tls: "acme" | "self-signed" | "none";
+  pullImages: boolean;
+  /** Networks this service joins (their `name` outputs, so containers wait for the networks). */
+  networks: { apps: pulumi.Input<string>; ingress?: pulumi.Input<string>; data?: pulumi.Input<string> };
+  /** Docker name of the ingress network, for Traefik's labels; set exactly when the service is routed. */
+  ingressNetworkName?: string;
+  /** Environment as `NAME=value`; a secret when it carries secrets. */
+  envs: pulumi.Input<string[]>;
+  /** Resources the containers must wait for (database, cache, Traefik's attachment to the ingress network). */
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** One app service of a tenant: its image and `replicas` containers, health-gated and routed by labels. */
+export class Service extends pulumi.ComponentResource {
+  readonly containers: docker.Container[];
+
+  constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:index:Service", name, {}, opts);
+    const { stack, tenant, plan, provider } = args;
+    const image = args.pullImages
+      ? new docker.RemoteImage(
+          resourceNames.serviceImage(tenant, plan.name),
+          // Kept on the host when this resource goes: another tenant may run the same image.
+          { name: plan.runImage, keepLocally: true },
+          { parent: this, provider },
+        ).imageId
+      : plan.runImage;
+
+    const routing = args.ingressNetworkName ? traefikLabels(plan, { tenant, ingressNetwork: args.ingressNetworkName, tls: args.tls }) : {};
+    const labels = toDockerLabels({ ...platformLabels(stack, { tenant, service: plan.name }), ...routing });
+
+    const networks: docker.types.input.ContainerNetworksAdvanced[] = [{ name: args.networks.apps, aliases: [plan.name] }];
+    if (args.networks.data) networks.push({ name: args.networks.data });
+    if (args.networks.ingress) networks.push({ name: args.networks.ingress });
+
+    this.containers = Array.from({ length: plan.replicas }, (_, index) =>
+      new docker.Container(
+        resourceNames.serviceContainer(tenant, plan.name, index),
+        {
+          image,
+          ...(plan.command ? { command: plan.command } : {}),
+          envs: args.envs,
+          networksAdvanced: networks,
+          ...(plan.healthcheck
+            ? {
+                healthcheck: {
+                  tests: plan.healthcheck.test,
+                  interval: plan.healthcheck.interval,
+                  timeout: plan.healthcheck.timeout,
+                  retries: plan.healthcheck.retries,
+                  startPeriod: plan.healthcheck.startPeriod,
+                },
+                // The replacement must be healthy before the old container is removed.
+                wait: true,
+                waitTimeout: 180,
+              }
+            : {}),
+          stopTimeout: 30,
+          ...containerBasics(plan.resources),
+          labels,
+        },
+        { parent: this, provider, dependsOn: args.dependsOn, ...resourceOptions.serviceContainer() },
+      ),
+    );
+    this.registerOutputs({});
+  }
+}

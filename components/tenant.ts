@@ -1,0 +1,171 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { dockerNames, platformLabels, resourceNames } from "../model/naming";
+import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
+import { toDockerLabels } from "../model/traefik-labels";
+import type { StackDefinition } from "../stacks/definition";
+import type { Edge } from "./edge";
+import { Postgres } from "./postgres";
+import { Redis } from "./redis";
+import { resourceOptions } from "./resource-options";
+import { Service } from "./service";
+
+export interface TenantHost {
+  provider: docker.Provider;
+  url: string;
+  edge: Edge;
+}
+
+export interface TenantArgs {
+  plan: TenantPlan;
+  stack: Pick<StackDefinition, "name" | "tls" | "protectData" | "images">;
+  hosts: Record<string, TenantHost>;
+  /** This tenant's secret values by name (Pulumi secrets). */
+  secrets: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * Everything one tenant runs in one stack. Networks keep tenants apart:
+ * - `data` (home host, internal): Postgres and Redis with the tenant's home-host services, nothing else;
+ * - `apps-<host>`: the tenant's services on that host, for service-to-service calls and egress;
+ * - `ingress-<host>` (internal): only the routed services and that host's Traefik, which this tenant attaches.
+ */
+export class Tenant extends pulumi.ComponentResource {
+  readonly name: string;
+  readonly services: Service[] = [];
+  readonly volumeName?: pulumi.Output<string>;
+  private readonly stackName: string;
+
+  constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:index:Tenant", name, {}, opts);
+    const { plan, stack } = args;
+    this.name = plan.name;
+    this.stackName = stack.name;
+    const home = args.hosts[plan.homeHost]!;
+    const pullImages = stack.images.pull;
+
+    if (plan.retiring) {
+      // Decommission step 1: only the data volume stays, with protection lifted so the file can then be removed.
+      if (plan.database) {
+        // Same component name as when active: the volume's URN must not change, or it would be replaced.
+        const database = new Postgres(resourceNames.databaseContainer(plan.name), this.databaseArgs(args, home, "", true), { parent: this });
+        this.volumeName = database.volumeName;
+      }
+      this.registerOutputs({});
+      return;
+    }
+
+    const homeServices = plan.services.filter((s) => s.host === plan.homeHost);
+    const needsDataNetwork = plan.database !== undefined || plan.cache !== undefined;
+    const dataNetwork = needsDataNetwork && homeServices.length > 0
+      ? this.network(resourceNames.dataNetwork(plan.name), "data", home.provider, true)
+      : undefined;
+    const database = plan.database && dataNetwork
+      ? new Postgres(resourceNames.databaseContainer(plan.name), this.databaseArgs(args, home, dataNetwork.name, false), { parent: this })
+      : undefined;
+    this.volumeName = database?.volumeName;
+    const cache = plan.cache && dataNetwork
+      ? new Redis(resourceNames.cacheContainer(plan.name), {
+          stack: stack.name, tenant: plan.name, plan: plan.cache, network: dataNetwork.name, provider: home.provider, pullImages,
+        }, { parent: this })
+      : undefined;
+
+    for (const hostName of [...new Set(plan.services.map((s) => s.host))]) {
+      const host = args.hosts[hostName]!;
+      const onHost = plan.services.filter((s) => s.host === hostName);
+      const apps = this.network(resourceNames.appsNetwork(plan.name, hostName), `apps-${hostName}`, host.provider, false);
+      const routed = onHost.some((s) => s.routed);
+      const ingressName = dockerNames.network(stack.name, plan.name, `ingress-${hostName}`);
+      const ingress = routed ? this.network(resourceNames.ingressNetwork(plan.name, hostName), `ingress-${hostName}`, host.provider, true) : undefined;
+      const attachment = ingress ? this.attachEdge(hostName, host, ingress) : undefined;
+      const atHome = hostName === plan.homeHost;
+
+      for (const service of onHost) {
+        const dependsOn: pulumi.Resource[] = [];
+        if (atHome && database?.container) dependsOn.push(database.container);
+        if (atHome && cache) dependsOn.push(cache.container);
+        if (service.routed && attachment) dependsOn.push(attachment);
+        this.services.push(
+          new Service(resourceNames.service(plan.name, service.name), {
+            stack: stack.name,
+            tenant: plan.name,
+            plan: service,
+            provider: host.provider,
+            tls: stack.tls,
+            pullImages,
+            networks: {
+              apps: apps.name,
+              ...(atHome && dataNetwork ? { data: dataNetwork.name } : {}),
+              ...(service.routed && ingress ? { ingress: ingress.name } : {}),
+            },
+            ...(service.routed && ingress ? { ingressNetworkName: ingressName } : {}),
+            envs: serviceEnvironment(service, args.secrets, atHome ? database?.url : undefined, atHome ? cache?.url : undefined),
+            dependsOn,
+          }, { parent: this }),
+        );
+      }
+    }
+    this.registerOutputs({});
+  }
+
+  private databaseArgs(args: TenantArgs, home: TenantHost, network: pulumi.Input<string>, retiring: boolean) {
+    return {
+      stack: args.stack.name,
+      tenant: args.plan.name,
+      plan: args.plan.database!,
+      network,
+      provider: home.provider,
+      protectData: args.stack.protectData,
+      pullImages: args.stack.images.pull,
+      retiring,
+    };
+  }
+
+  private network(resourceName: string, purpose: string, provider: docker.Provider, internal: boolean): docker.Network {
+    return new docker.Network(
+      resourceName,
+      {
+        name: dockerNames.network(this.stackName, this.name, purpose),
+        driver: "bridge",
+        internal,
+        labels: toDockerLabels(platformLabels(this.stackName, { tenant: this.name })),
+      },
+      { parent: this, provider },
+    );
+  }
+
+  /**
+   * Traefik joins this tenant's ingress network from the tenant's side, so adding or removing a tenant never
+   * changes Traefik's own resource. A Traefik replacement re-runs every attachment (its id is a trigger).
+   */
+  private attachEdge(hostName: string, host: TenantHost, ingress: docker.Network): command.local.Command {
+    return new command.local.Command(
+      resourceNames.ingressAttachment(this.name, hostName),
+      {
+        create: 'docker network connect "$NETWORK" "$EDGE" 2>/dev/null || docker inspect -f "{{json .NetworkSettings.Networks}}" "$EDGE" | grep -q "\\"$NETWORK\\""',
+        delete: 'docker network disconnect --force "$NETWORK" "$EDGE" 2>/dev/null || true',
+        environment: { DOCKER_HOST: host.url, NETWORK: ingress.name, EDGE: host.edge.containerName },
+        triggers: [host.edge.container.id],
+      },
+      { parent: this, dependsOn: [host.edge.container], ...resourceOptions.ingressAttachment() },
+    );
+  }
+}
+
+/** `NAME=value` entries in a stable order; the whole list is a secret as soon as one entry is. */
+export function serviceEnvironment(
+  service: ServicePlan,
+  secrets: Record<string, pulumi.Input<string>>,
+  databaseUrl: pulumi.Input<string> | undefined,
+  cacheUrl: string | undefined,
+): pulumi.Output<string[]> {
+  const entries: pulumi.Input<string>[] = Object.entries(service.env)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key}=${value}`);
+  if (cacheUrl) entries.push(`REDIS_URL=${cacheUrl}`);
+  const secretEntries: pulumi.Input<string>[] = [...service.secretNames].sort().map((name) => pulumi.interpolate`${name}=${secrets[name]!}`);
+  if (databaseUrl) secretEntries.push(pulumi.interpolate`DATABASE_URL=${databaseUrl}`);
+  const all = pulumi.all([...entries, ...secretEntries]);
+  return secretEntries.length > 0 ? pulumi.secret(all) : all;
+}

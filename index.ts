@@ -1,0 +1,52 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { Edge } from "./components/edge";
+import { Host } from "./components/host";
+import { Tenant, type TenantHost } from "./components/tenant";
+import { ValidationError, type Diagnostic } from "./model/diagnostics";
+import { resourceNames } from "./model/naming";
+import { listStackNames, readStackFile, readTenantDirectory } from "./model/project-files";
+import { tenantOutputs } from "./model/outputs";
+import { validateTenants } from "./model/validate";
+import { loadStackFromPulumi } from "./stacks/load-from-pulumi";
+
+// YAML -> schema -> model: everything is validated before the first resource is declared.
+const projectRoot = __dirname;
+const loaded = loadStackFromPulumi(readStackFile(projectRoot, pulumi.getStack()));
+if (!loaded.stack) fail(loaded.diagnostics);
+const stack = loaded.stack;
+const tenantsDir = path.resolve(projectRoot, stack.tenantsDir);
+let files;
+try {
+  files = readTenantDirectory(tenantsDir);
+} catch {
+  fail([{ file: stack.file, line: 1, column: 1, path: "platform:tenantsDir", message: `cannot read tenant directory ${tenantsDir}` }]);
+}
+const validation = validateTenants({ files, stacks: [stack], stackNames: listStackNames(projectRoot) });
+if (validation.diagnostics.length > 0) fail(validation.diagnostics);
+const plans = validation.plans[stack.name] ?? [];
+
+// model -> components: one Docker provider and one Traefik per host, then each tenant on its hosts.
+const hosts: Record<string, TenantHost> = {};
+for (const host of Object.values(stack.hosts)) {
+  const { provider } = new Host(resourceNames.host(host.name), {
+    host,
+    registries: stack.registries.map((r) => ({ ...r, password: pulumi.secret(r.password) })),
+  });
+  const edge = new Edge(resourceNames.edge(host.name), { stack, hostName: host.name, provider });
+  hosts[host.name] = { provider, url: host.url, edge };
+}
+for (const plan of plans) {
+  const secrets = Object.fromEntries(Object.entries(stack.secrets[plan.name] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
+  new Tenant(resourceNames.tenant(plan.name), { plan, stack, hosts, secrets });
+}
+
+export const tenants = tenantOutputs(plans, stack);
+export const edges = Object.fromEntries(
+  Object.entries(hosts).map(([name, host]) => [name, { dockerHost: host.url, container: host.edge.containerName }]),
+);
+
+function fail(diagnostics: readonly Diagnostic[]): never {
+  // RunError prints just the message: the list of problems, not a stack trace.
+  throw new pulumi.RunError(new ValidationError(diagnostics).message);
+}

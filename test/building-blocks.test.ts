@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { dynamicConfig, traefikArguments } from "../components/edge";
+import { isPinned, parseImageRef } from "../model/image-ref";
+import { generatedHost } from "../model/naming";
+import type { ServicePlan } from "../model/tenant-plan";
+import { traefikLabels } from "../model/traefik-labels";
+import { parseDurationMs, parseSize } from "../model/units";
+import { routeUrl } from "../model/urls";
+import { repoStacks } from "./validation-fixtures";
+
+const production = repoStacks.stacks.find((s) => s.name === "production")!;
+
+describe("sizes and durations", () => {
+  it("parses binary sizes and Go-style durations", () => {
+    expect(parseSize("512Mi")).toBe(512 * 1024 ** 2);
+    expect(parseSize("1Gi")).toBe(1024 ** 3);
+    expect(() => parseSize("512")).toThrow('"512" is not a size (use e.g. 512Mi or 1Gi)');
+    expect(parseDurationMs("1m30s")).toBe(90_000);
+    expect(parseDurationMs("500ms")).toBe(500);
+  });
+});
+
+describe("image references", () => {
+  it("knows pinned from floating references", () => {
+    expect(isPinned(parseImageRef("registry.example.com:5000/team/app:1.2.3")!)).toBe(true);
+    expect(isPinned(parseImageRef(`app@sha256:${"a".repeat(64)}`)!)).toBe(true);
+    expect(isPinned(parseImageRef("app:latest")!)).toBe(false);
+    expect(isPinned(parseImageRef("team/app")!)).toBe(false);
+    expect(parseImageRef("Team/App:1")).toBeUndefined();
+  });
+});
+
+describe("hosts and URLs", () => {
+  it("generates hosts one level under the domain", () => {
+    expect(generatedHost("acme", undefined, "", "apps.example.com")).toBe("acme.apps.example.com");
+    expect(generatedHost("acme", "api", "-staging", "staging.example.com")).toBe("acme-api-staging.staging.example.com");
+  });
+
+  it("prints ports only when they are not the default", () => {
+    expect(routeUrl({ host: "a.example.com" }, { tls: "acme", httpPort: 80, httpsPort: 443 })).toBe("https://a.example.com/");
+    expect(routeUrl({ host: "a.localhost", path: "/api" }, { tls: "none", httpPort: 8080, httpsPort: 8443 })).toBe("http://a.localhost:8080/api");
+  });
+});
+
+describe("Traefik", () => {
+  const service: ServicePlan = {
+    name: "web", image: "x:1", runImage: "x:1", port: 8080, replicas: 2, host: "eu-1", routed: true,
+    routes: [{ host: "acme.apps.example.com" }, { host: "shop.example.org", path: "/api", customIndex: 0 }],
+    resources: { cpus: 1, memoryBytes: 1 }, env: {}, secretNames: [],
+  };
+
+  it("routes a service by labels: one router per route, TLS by the ACME resolver, shared middlewares", () => {
+    const labels = traefikLabels(service, { tenant: "acme", ingressNetwork: "net", tls: "acme" });
+    expect(labels).toMatchObject({
+      "traefik.enable": "true",
+      "traefik.docker.network": "net",
+      "traefik.http.services.acme-web.loadbalancer.server.port": "8080",
+      "traefik.http.routers.acme-web-0.rule": "Host(`acme.apps.example.com`)",
+      "traefik.http.routers.acme-web-1.rule": "Host(`shop.example.org`) && PathPrefix(`/api`)",
+      "traefik.http.routers.acme-web-1.entrypoints": "websecure",
+      "traefik.http.routers.acme-web-1.tls.certresolver": "letsencrypt",
+      "traefik.http.routers.acme-web-0.middlewares": "security-headers@file,retry@file",
+    });
+  });
+
+  it("an internal service gets no routing labels", () => {
+    expect(traefikLabels({ ...service, routed: false, routes: [] }, { tenant: "acme", ingressNetwork: "net", tls: "acme" })).toEqual({});
+  });
+
+  it("the edge redirects HTTP to HTTPS, uses ACME, exposes nothing by default and only its own stack", () => {
+    const args = traefikArguments(production);
+    expect(args).toContain("--providers.docker.exposedByDefault=false");
+    expect(args).toContain("--providers.docker.constraints=Label(`platform.stack`,`production`)");
+    expect(args).toContain("--entrypoints.web.http.redirections.entrypoint.to=websecure");
+    expect(args).toContain("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web");
+    expect(args).toContain("--certificatesresolvers.letsencrypt.acme.storage=/acme/acme.json");
+    expect(args).toContain("--accesslog=true");
+    expect(dynamicConfig()).toContain("stsSeconds: 31536000");
+  });
+});
