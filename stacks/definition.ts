@@ -119,5 +119,19 @@ export function resolveResources(spec: { cpus?: number; memory?: string } | unde
   };
 }
 
-/** `pulumi config set` writes these keys as plain strings; every other key is structured (JSON in the engine). */
-export const STRING_CONFIG_KEYS = new Set(["domain", "hostSuffix", "defaultHost", "tls", "tenantsDir"]);
+/** Keys whose values are text; every other key holds a number, boolean, list or map. */
+const STRING_CONFIG_KEYS = new Set(["domain", "hostSuffix", "defaultHost", "tls", "tenantsDir"]);
+
+/**
+ * Pulumi keeps top-level config values as strings: `pulumi config set` (and any edit of the stack file through the
+ * CLI) turns `protectData: true` into `"true"`, and the program receives structured values as JSON text. Both
+ * loaders decode values the same way so the program and the CLI agree.
+ */
+export function decodeConfigValue(key: string, value: unknown): unknown {
+  if (typeof value !== "string" || STRING_CONFIG_KEYS.has(key)) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}

@@ -1,6 +1,6 @@
-import { listStackNames, platformValuesFromStackFile, readStackFile, stackFileName } from "../model/project-files";
+import { listStackNames, platformValuesFromStackFile, readStackFile } from "../model/project-files";
 import type { Diagnostic } from "../model/diagnostics";
-import { resolveStack, type StackDefinition } from "./definition";
+import { decodeConfigValue, resolveStack, type StackDefinition } from "./definition";
 
 /**
  * Stack definitions straight from the Pulumi.<stack>.yaml files, for tools that run without the Pulumi CLI or
@@ -17,7 +17,10 @@ export function loadStacksFromFiles(projectRoot: string): { stacks: StackDefinit
       diagnostics.push(...source.diagnostics);
       continue;
     }
-    const resolved = resolveStack({ name, file: source.file ?? stackFileName(name), values: platformValuesFromStackFile(source), locate: source.locate });
+    const values = Object.fromEntries(
+      Object.entries(platformValuesFromStackFile(source)).map(([key, value]) => [key, decodeConfigValue(key, value)]),
+    );
+    const resolved = resolveStack({ name, file: source.file, values, locate: source.locate });
     diagnostics.push(...resolved.diagnostics);
     if (resolved.stack) stacks.push(resolved.stack);
   }
