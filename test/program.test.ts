@@ -241,6 +241,26 @@ describe("placement across hosts (production)", () => {
   });
 });
 
+describe("private registries", () => {
+  it("each host's provider pulls with the stack's registry credentials, the password as a secret", async () => {
+    const config = {
+      ...stackConfig("production"),
+      "platform:registries": [{ server: "registry.example.com", username: "deploy", password: "registry-password" }],
+    };
+    const run = await runProgram("production", config);
+    const providers = ofType(run, TYPES.provider);
+    expect(providers.map((p) => p.name)).toEqual(["host-eu-1", "host-eu-2"]);
+    for (const provider of providers) {
+      // Provider inputs reach the engine as JSON text.
+      const raw = unwrapSecret(provider.inputs.registryAuth);
+      const auth = (typeof raw === "string" ? JSON.parse(raw) : raw) as { address: string; username: string; password: string }[];
+      expect(auth).toEqual([{ address: "registry.example.com", username: "deploy", password: "registry-password" }]);
+      expect(isSecretInput(provider.inputs.registryAuth)).toBe(true);
+    }
+    expect(JSON.stringify(run.outputs)).not.toContain("registry-password");
+  });
+});
+
 describe("invalid input declares nothing", () => {
   it("a bad tenant file fails the program with every problem listed", async () => {
     const dir = tenantsCopy({ "broken.yaml": "name: broken\nservices:\n  web:\n    image: x:1\n    replica: 2\n    port: 0\n" });
