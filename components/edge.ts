@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import { dockerNames, platformLabels, resourceNames } from "../model/naming";
 import { CERT_RESOLVER, toDockerLabels } from "../model/traefik-labels";
 import type { StackDefinition } from "../stacks/definition";
+import { containerImage } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
 export interface EdgeArgs {
@@ -35,9 +36,7 @@ export class Edge extends pulumi.ComponentResource {
       { name: dockerNames.edgeVolume(stack.name), labels },
       { parent: this, provider, ...resourceOptions.edgeVolume() },
     );
-    const image = stack.images.pull
-      ? new docker.RemoteImage(resourceNames.edgeImage(hostName), { name: stack.edge.image, keepLocally: true }, { parent: this, provider }).imageId
-      : stack.edge.image;
+    const image = containerImage(resourceNames.edgeImage(hostName), stack.edge.image, stack.images.pull, { parent: this, provider });
 
     const ports = [{ internal: 80, external: stack.edge.httpPort }];
     if (stack.tls !== "none") ports.push({ internal: 443, external: stack.edge.httpsPort });

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { dockerNames, platformLabels, resourceNames } from "../model/naming";
 import type { DatabasePlan } from "../model/tenant-plan";
 import { toDockerLabels } from "../model/traefik-labels";
-import { containerBasics } from "./container-settings";
+import { containerBasics, containerImage } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
 export const DATABASE_USER = "app";
@@ -51,9 +51,7 @@ export class Postgres extends pulumi.ComponentResource {
     }
 
     const password = new random.RandomPassword(resourceNames.databasePassword(tenant), { length: 32, special: false }, { parent: this });
-    const image = args.pullImages
-      ? new docker.RemoteImage(resourceNames.databaseImage(tenant), { name: plan.image, keepLocally: true }, { parent: this, provider }).imageId
-      : plan.image;
+    const image = containerImage(resourceNames.databaseImage(tenant), plan.image, args.pullImages, { parent: this, provider });
 
     this.container = new docker.Container(
       resourceNames.databaseContainer(tenant),

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { dockerNames, platformLabels, resourceNames } from "../model/naming";
 import type { CachePlan } from "../model/tenant-plan";
 import { toDockerLabels } from "../model/traefik-labels";
-import { containerBasics } from "./container-settings";
+import { containerBasics, containerImage } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
 export const CACHE_ALIAS = "redis";
@@ -25,9 +25,7 @@ export class Redis extends pulumi.ComponentResource {
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:Redis", name, {}, opts);
     const { stack, tenant, plan, provider } = args;
-    const image = args.pullImages
-      ? new docker.RemoteImage(resourceNames.cacheImage(tenant), { name: plan.image, keepLocally: true }, { parent: this, provider }).imageId
-      : plan.image;
+    const image = containerImage(resourceNames.cacheImage(tenant), plan.image, args.pullImages, { parent: this, provider });
     this.container = new docker.Container(
       resourceNames.cacheContainer(tenant),
       {

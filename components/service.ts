@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { platformLabels, resourceNames } from "../model/naming";
 import type { ServicePlan } from "../model/tenant-plan";
 import { toDockerLabels, traefikLabels } from "../model/traefik-labels";
-import { containerBasics } from "./container-settings";
+import { containerBasics, containerImage } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
 export interface ServiceArgs {
@@ -30,14 +30,7 @@ export class Service extends pulumi.ComponentResource {
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:Service", name, {}, opts);
     const { stack, tenant, plan, provider } = args;
-    const image = args.pullImages
-      ? new docker.RemoteImage(
-          resourceNames.serviceImage(tenant, plan.name),
-          // Kept on the host when this resource goes: another tenant may run the same image.
-          { name: plan.runImage, keepLocally: true },
-          { parent: this, provider },
-        ).imageId
-      : plan.runImage;
+    const image = containerImage(resourceNames.serviceImage(tenant, plan.name), plan.runImage, args.pullImages, { parent: this, provider });
 
     const routing = args.ingressNetworkName ? traefikLabels(plan, { tenant, ingressNetwork: args.ingressNetworkName, tls: args.tls }) : {};
     const labels = toDockerLabels({ ...platformLabels(stack, { tenant, service: plan.name }), ...routing });
