@@ -5,7 +5,7 @@ import { Host } from "./components/host";
 import { Tenant, type TenantHost } from "./components/tenant";
 import { ValidationError, type Diagnostic } from "./model/diagnostics";
 import { resourceNames } from "./model/naming";
-import { listStackNames, readStackFile, readTenantDirectory } from "./model/project-files";
+import { listStackNames, readStackFile, readTenantDirectory, type TenantSourceFile } from "./model/project-files";
 import { tenantOutputs } from "./model/outputs";
 import { validateTenants } from "./model/validate";
 import { loadStackFromPulumi } from "./stacks/load-from-pulumi";
@@ -15,14 +15,7 @@ const projectRoot = __dirname;
 const loaded = loadStackFromPulumi(readStackFile(projectRoot, pulumi.getStack()));
 if (!loaded.stack) fail(loaded.diagnostics);
 const stack = loaded.stack;
-const tenantsDir = path.resolve(projectRoot, stack.tenantsDir);
-let files;
-try {
-  files = readTenantDirectory(tenantsDir);
-} catch {
-  fail([{ file: stack.file, line: 1, column: 1, path: "platform:tenantsDir", message: `cannot read tenant directory ${tenantsDir}` }]);
-}
-const validation = validateTenants({ files, stacks: [stack], stackNames: listStackNames(projectRoot) });
+const validation = validateTenants({ files: readTenants(path.resolve(projectRoot, stack.tenantsDir)), stacks: [stack], stackNames: listStackNames(projectRoot) });
 if (validation.diagnostics.length > 0) fail(validation.diagnostics);
 const plans = validation.plans[stack.name] ?? [];
 
@@ -45,6 +38,14 @@ export const tenants = tenantOutputs(plans, stack);
 export const edges = Object.fromEntries(
   Object.entries(hosts).map(([name, host]) => [name, { dockerHost: host.url, container: host.edge.containerName }]),
 );
+
+function readTenants(directory: string): TenantSourceFile[] {
+  try {
+    return readTenantDirectory(directory);
+  } catch {
+    return fail([{ file: stack.file, line: 1, column: 1, path: "platform:tenantsDir", message: `cannot read the tenant directory ${directory}` }]);
+  }
+}
 
 function fail(diagnostics: readonly Diagnostic[]): never {
   // RunError prints just the message: the list of problems, not a stack trace.

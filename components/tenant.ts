@@ -56,11 +56,8 @@ export class Tenant extends pulumi.ComponentResource {
       return;
     }
 
-    const homeServices = plan.services.filter((s) => s.host === plan.homeHost);
     const needsDataNetwork = plan.database !== undefined || plan.cache !== undefined;
-    const dataNetwork = needsDataNetwork && homeServices.length > 0
-      ? this.network(resourceNames.dataNetwork(plan.name), "data", home.provider, true)
-      : undefined;
+    const dataNetwork = needsDataNetwork ? this.network(resourceNames.dataNetwork(plan.name), "data", home.provider, true) : undefined;
     const database = plan.database && dataNetwork
       ? new Postgres(resourceNames.databaseContainer(plan.name), this.databaseArgs(args, home, dataNetwork.name, false), { parent: this })
       : undefined;

@@ -43,8 +43,10 @@ interface ParsedTenant extends ValidatedTenant {
 export function validateTenants(input: TenantValidationInput): TenantValidationResult {
   const diagnostics: Diagnostic[] = [];
   const parsed: ParsedTenant[] = [];
+  // A stack configured without a stack file (e.g. config from elsewhere) still counts as a stack.
+  const stackNames = [...new Set([...input.stackNames, ...input.stacks.map((s) => s.name)])].sort();
   for (const file of input.files) {
-    const tenant = parseTenantFile(file, input.stackNames, diagnostics);
+    const tenant = parseTenantFile(file, stackNames, diagnostics);
     if (tenant) parsed.push(tenant);
   }
   checkUniqueNames(parsed, diagnostics);

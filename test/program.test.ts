@@ -241,6 +241,19 @@ describe("placement across hosts (production)", () => {
   });
 });
 
+describe("a database is kept even when every service runs away from home", () => {
+  it("declares the tenant's Postgres on the home host with no service attached", async () => {
+    const remoteOnly = NEW_TENANT.replace("    routes: []\n", "    routes: []\n    host: eu-2\n").replace("name: newco", "name: newco\nenvironments: [production]");
+    const run = await runProgram("production", withTenants("production", tenantsCopy({ "newco.yaml": remoteOnly })));
+    expect(run.error).toBeUndefined();
+    const database = run.resources.find((r) => r.type === TYPES.container && r.name === "newco-postgres")!;
+    expect(database.provider).toContain("::host-eu-1::");
+    const web = run.resources.find((r) => r.name === "newco-web-0")!;
+    expect(web.provider).toContain("::host-eu-2::");
+    expect(networkNames(web)).not.toContain("platform-production-newco-data");
+  });
+});
+
 describe("private registries", () => {
   it("each host's provider pulls with the stack's registry credentials, the password as a secret", async () => {
     const config = {
@@ -277,6 +290,12 @@ describe("invalid input declares nothing", () => {
     expect(run.resources).toEqual([]);
     expect(run.error?.message).toContain('Pulumi.staging.yaml:3:3 platform:domain: "Not A Domain" is not a lowercase domain like example.com');
     expect(run.error?.message).toContain('Pulumi.staging.yaml:8:3 platform:tls: "letsencrypt" is not allowed (allowed: acme, self-signed, none)');
+  });
+
+  it("a missing tenant directory fails the program naming platform:tenantsDir", async () => {
+    const run = await runProgram("staging", withTenants("staging", "/nonexistent/tenants"));
+    expect(run.resources).toEqual([]);
+    expect(run.error?.message).toContain("Pulumi.staging.yaml:1:1 platform:tenantsDir: cannot read the tenant directory /nonexistent/tenants");
   });
 
   it("a secret missing from the stack config is an error, not an empty variable", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { minimalTenant, validate } from "./validation-fixtures";
+import { validateTenants } from "../model/validate";
+import { minimalTenant, repoStacks, validate } from "./validation-fixtures";
 
 /** Each case: a broken file and the exact error line a user sees (file:line:column key.path: message). */
 const cases: { title: string; files: Record<string, string>; expected: string[] }[] = [
@@ -272,6 +273,19 @@ describe("rules across files name every file involved", () => {
       "tenants/acme.yaml:5:5 services.web.port: 0 is too small (minimum 1)",
       "tenants/beta.yaml:3:24 services.web.replicas: 0 is too small (minimum 1)",
     ]);
+  });
+});
+
+describe("stacks", () => {
+  it("a stack configured without a stack file still runs tenants that name no environments", () => {
+    const staging = repoStacks.stacks.find((s) => s.name === "staging")!;
+    const result = validateTenants({
+      files: [{ file: "tenants/acme.yaml", text: minimalTenant() }],
+      stacks: [{ ...staging, name: "qa" }],
+      stackNames: repoStacks.stackNames,
+    });
+    expect(result.diagnostics).toEqual([]);
+    expect(result.plans.qa?.map((p) => p.name)).toEqual(["acme"]);
   });
 });
 
