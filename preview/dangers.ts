@@ -1,0 +1,115 @@
+import type { ResourceChange } from "./changes";
+import type { ResourceState } from "./digest";
+import { DOCS, TYPES, VOLUME_MAJOR } from "./platform";
+
+export type DangerKind = "database-volume" | "database-container" | "edge" | "tenant-removed" | "postgres-major";
+
+export interface Danger {
+  kind: DangerKind;
+  /** Tenant name, or host name for the edge. */
+  subject: string;
+  /** One Markdown sentence or two, for a reviewer. */
+  message: string;
+}
+
+export interface DangerOptions {
+  /** Prefix for documentation links (e.g. the repository's blob URL); "" for repository-relative links. */
+  docsBase: string;
+}
+
+const under = (change: ResourceChange, component: string) => change.typeChain.slice(0, -1).includes(component);
+const ownerName = (change: ResourceChange) =>
+  change.owner.kind === "tenant" ? change.owner.name : change.owner.kind === "unresolved-tenant" ? "(unresolved)" : "";
+const code = (text: string) => `\`${text}\``;
+const because = (change: ResourceChange) => (change.reasons.length > 0 ? ` (because ${change.reasons.map(code).join(", ")} changed)` : "");
+
+function dockerName(state: ResourceState | undefined): string | undefined {
+  const name = state?.outputs?.["name"] ?? state?.inputs?.["name"];
+  return typeof name === "string" ? name : undefined;
+}
+
+/** Major version of a Postgres image reference (`postgres:16.6` → 16), or of a data volume name (`...-pg16`). */
+function imageMajor(state: ResourceState | undefined): string | undefined {
+  const ref = state?.inputs?.["name"] ?? state?.inputs?.["image"];
+  if (typeof ref !== "string" || ref.startsWith("sha256:")) return undefined;
+  return /:(\d+)(?:[.\-@][^/]*)?$/.exec(ref)?.[1];
+}
+function volumeMajor(state: ResourceState | undefined): string | undefined {
+  const name = dockerName(state);
+  return name ? VOLUME_MAJOR.exec(name)?.[1] : undefined;
+}
+
+export function detectDangers(changes: readonly ResourceChange[], options: DangerOptions): Danger[] {
+  const dangers: Danger[] = [];
+  const removedTenants = new Set(
+    changes.filter((c) => c.type === TYPES.tenant && c.kind === "delete").map((c) => c.name),
+  );
+  const majorChanges = new Map<string, { from: string; to: string }>();
+
+  for (const change of changes) {
+    const tenant = ownerName(change);
+    const destructive = change.kind === "delete" || change.kind === "replace";
+
+    if (change.type === TYPES.tenant && change.kind === "delete") {
+      const volumes = changes
+        .filter((c) => c.type === TYPES.volume && under(c, TYPES.postgres) && ownerName(c) === change.name && c.kind === "delete")
+        .map((c) => dockerName(c.old) ?? c.name);
+      const kept = volumes.length > 0
+        ? `Its database volume ${volumes.map(code).join(", ")} is retained on the host and orphaned: nothing runs or manages it any more (list: ${code(`docker volume ls --filter label=platform.tenant=${change.name}`)}).`
+        : "All its containers and networks are deleted.";
+      dangers.push({ kind: "tenant-removed", subject: change.name, message: `**Tenant ${code(change.name)} is removed.** ${kept}` });
+      continue;
+    }
+
+    if (destructive && change.type === TYPES.volume && under(change, TYPES.postgres)) {
+      if (change.kind === "delete" && removedTenants.has(tenant)) continue;
+      const retained = change.old?.retainOnDelete === true;
+      const oldName = dockerName(change.old) ?? change.name;
+      const message = change.kind === "delete"
+        ? retained
+          ? `**Tenant ${code(tenant)} loses its database volume** ${code(oldName)}: it leaves the stack and is retained on the host, orphaned (no database uses it any more).`
+          : `**The database volume of tenant ${code(tenant)} is deleted** (${code(oldName)}): its data is lost.`
+        : `**The database volume of tenant ${code(tenant)} is replaced**${because(change)}: Postgres starts on a new, empty volume ${code(dockerName(change.new) ?? change.name)}; the old data ${retained ? `stays in ${code(oldName)} on the host` : `in ${code(oldName)} is deleted`}.`;
+      dangers.push({ kind: "database-volume", subject: tenant, message });
+      const from = volumeMajor(change.old);
+      const to = volumeMajor(change.new);
+      if (change.kind === "replace" && from && to && from !== to) majorChanges.set(tenant, { from, to });
+      continue;
+    }
+
+    if (destructive && change.type === TYPES.container && under(change, TYPES.postgres)) {
+      if (change.kind === "delete" && removedTenants.has(tenant)) continue;
+      const message = change.kind === "replace"
+        ? `**The database of tenant ${code(tenant)} restarts**: its Postgres container ${code(change.name)} is replaced${because(change)} and the database is down until the new one is healthy.`
+        : `**The database container of tenant ${code(tenant)} is deleted** (${code(change.name)}): the tenant's database stops.`;
+      dangers.push({ kind: "database-container", subject: tenant, message });
+    }
+
+    if (change.kind === "replace" && under(change, TYPES.postgres) && (change.type === TYPES.remoteImage || change.type === TYPES.container)) {
+      const from = imageMajor(change.old);
+      const to = imageMajor(change.new);
+      if (from && to && from !== to && !majorChanges.has(tenant)) majorChanges.set(tenant, { from, to });
+    }
+
+    if (destructive && change.type === TYPES.container && under(change, TYPES.edge) && change.owner.kind === "edge") {
+      const host = change.owner.host;
+      const message = change.kind === "replace"
+        ? `**Every tenant on host ${code(host)} drops briefly**: Traefik (${code(change.name)}) is replaced${because(change)}; its routes are down until the new container is healthy.`
+        : `**Every tenant on host ${code(host)} becomes unreachable**: Traefik (${code(change.name)}) is deleted.`;
+      dangers.push({ kind: "edge", subject: host, message });
+    }
+  }
+
+  for (const [tenant, { from, to }] of majorChanges) {
+    dangers.push({
+      kind: "postgres-major",
+      subject: tenant,
+      message: `**Postgres major version change for tenant ${code(tenant)}: ${from} → ${to}.** Data is not upgraded in place: follow [the major-version upgrade](${options.docsBase}${DOCS.majorUpgrade}) (dump, new volume, restore).`,
+    });
+  }
+  // The engine runs steps concurrently, so its order varies between runs: sort, so a re-posted comment only changes
+  // when the plan does.
+  return dangers.sort((a, b) => DANGER_ORDER.indexOf(a.kind) - DANGER_ORDER.indexOf(b.kind) || a.subject.localeCompare(b.subject));
+}
+
+const DANGER_ORDER: readonly DangerKind[] = ["postgres-major", "tenant-removed", "database-volume", "database-container", "edge"];

@@ -1,0 +1,111 @@
+import { CHANGE_KINDS, type ChangeKind, type ResourceChange } from "./changes";
+import type { Danger } from "./dangers";
+import type { Failure } from "./failures";
+import { ownerKey, type Owner } from "./ownership";
+
+export interface Summary {
+  stack?: string;
+  changes: ResourceChange[];
+  dangers: Danger[];
+  failures: Failure[];
+  unknownOps: { op: string; urn: string }[];
+}
+
+const VERB: Record<ChangeKind, string> = { create: "to create", update: "to update", replace: "to replace", delete: "to delete" };
+const code = (text: string) => `\`${text.replaceAll("`", "'")}\``;
+const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
+const shortType = (type: string) => type.split(":").pop() ?? type;
+
+export function ownerLabel(owner: Owner): string {
+  switch (owner.kind) {
+    case "tenant": return `tenant ${code(owner.name)}`;
+    case "edge": return `edge ${code(owner.host)}`;
+    case "host": return `host ${code(owner.host)}`;
+    case "unresolved-tenant": return "a tenant (run the preview with `--show-sames` to name it)";
+    case "stack": return "the stack";
+  }
+}
+
+export function renderMarkdown(summary: Summary): string {
+  const { changes, dangers, failures } = summary;
+  const counts = count(changes);
+  const out: string[] = [`### Pulumi preview: stack ${code(summary.stack ?? "unknown")}`, ""];
+
+  if (failures.length > 0) {
+    out.push("**❌ The preview failed: nothing in this stack can be deployed until this is fixed.**", "");
+    for (const failure of failures) {
+      out.push(`- ${failure.message}`);
+      if (failure.quote) out.push("", "  ```", ...failure.quote.split("\n").map((line) => `  ${line}`), "  ```", "");
+    }
+    out.push("");
+  } else {
+    const total = changes.length;
+    out.push(total === 0
+      ? "No changes."
+      : `${total} resource${total === 1 ? "" : "s"} change: ${CHANGE_KINDS.map((k) => `${counts[k]} ${VERB[k]}`).join(", ")}.`, "");
+  }
+
+  if (dangers.length > 0) {
+    out.push("#### ⚠ Dangerous changes", "");
+    for (const danger of dangers) out.push(`- ${danger.message}`);
+    out.push("");
+  }
+
+  if (changes.length > 0) {
+    out.push("| | creates | updates | replaces | deletes |", "|---|---:|---:|---:|---:|");
+    for (const [owner, rows] of groupByOwner(changes)) {
+      const c = count(rows);
+      out.push(`| ${ownerLabel(owner)} | ${c.create} | ${c.update} | ${c.replace} | ${c.delete} |`);
+    }
+    out.push("");
+  }
+
+  // Components only group resources: their own deletes say nothing a reviewer needs here.
+  const destructive = changes.filter((c) => (c.kind === "replace" || c.kind === "delete") && (c.old ?? c.new)?.custom !== false);
+  if (destructive.length > 0) {
+    out.push("#### Replaces and deletes", "");
+    for (const change of destructive) {
+      const why = change.reasons.length > 0 ? `, because ${change.reasons.map(code).join(", ")} changed` : change.kind === "replace" ? ", because a resource it depends on is replaced" : "";
+      const kept = change.kind === "delete" && change.old?.retainOnDelete ? " (kept on the host: retain on delete)" : "";
+      out.push(`- **${change.kind}** ${code(change.name)}: ${shortType(change.type)} of ${ownerLabel(change.owner)}${why}${kept}`);
+    }
+    out.push("");
+  }
+
+  if (summary.unknownOps.length > 0) {
+    out.push(`Steps this summary does not know, not counted above: ${summary.unknownOps.map((s) => `${code(s.op)} ${code(s.urn)}`).join(", ")}.`, "");
+  }
+
+  if (changes.length > 0 || failures.some((f) => !f.quote)) {
+    const errors = failures.some((f) => !f.quote) ? " and the engine's errors" : "";
+    out.push(`<details><summary>All ${changes.length} resource change${changes.length === 1 ? "" : "s"}${errors}</summary>`, "");
+    if (changes.length > 0) {
+      out.push("| change | resource | type | owner | properties |", "|---|---|---|---|---|");
+      for (const change of changes) {
+        const properties = change.details.length > 0 ? change.details.join(", ") : change.reasons.join(", ");
+        out.push(`| ${change.kind} | ${code(change.name)} | ${code(change.type)} | ${ownerLabel(change.owner)} | ${cell(properties)} |`);
+      }
+      out.push("");
+    }
+    for (const failure of failures.filter((f) => !f.quote)) out.push("```", failure.raw, "```", "");
+    out.push("</details>", "");
+  }
+  return out.join("\n");
+}
+
+function count(changes: readonly ResourceChange[]): Record<ChangeKind, number> {
+  const counts: Record<ChangeKind, number> = { create: 0, update: 0, replace: 0, delete: 0 };
+  for (const change of changes) counts[change.kind]++;
+  return counts;
+}
+
+function groupByOwner(changes: readonly ResourceChange[]): [Owner, ResourceChange[]][] {
+  const groups = new Map<string, [Owner, ResourceChange[]]>();
+  for (const change of changes) {
+    const key = ownerKey(change.owner);
+    if (!groups.has(key)) groups.set(key, [change.owner, []]);
+    groups.get(key)![1].push(change);
+  }
+  // Changes arrive sorted by owner (collectChanges), so groups keep that order.
+  return [...groups.values()];
+}
