@@ -164,18 +164,24 @@ function planForStack(tenant: ParsedTenant, stack: StackDefinition, diagnostics:
   const filePath = (path: readonly PathSegment[]) =>
     override !== undefined && overrideCovers(override, path) ? ["overrides", stack.name, ...path] : path;
 
-  const checked = stackScopedSchema.safeParse(merged, { reportInput: true });
-  if (!checked.success) {
-    const found = issuesToDiagnostics(stackScopedSchema, checked.error.issues, {
-      file: tenant.source.file,
-      locate: tenant.source.locate,
-      filePath,
-    });
-    diagnostics.push(...found.map((d) => ({ ...d, message: `${d.message} (after overrides for stack ${stack.name})` })));
-    return undefined;
+  // Without an override the merged tenant is the base, which already passed tenantSchema (the same keys and rules):
+  // parsing it again per stack cost a schema pass per tenant and stack and could not find anything new.
+  let scoped: unknown = base;
+  if (override !== undefined) {
+    const checked = stackScopedSchema.safeParse(merged, { reportInput: true });
+    if (!checked.success) {
+      const found = issuesToDiagnostics(stackScopedSchema, checked.error.issues, {
+        file: tenant.source.file,
+        locate: tenant.source.locate,
+        filePath,
+      });
+      diagnostics.push(...found.map((d) => ({ ...d, message: `${d.message} (after overrides for stack ${stack.name})` })));
+      return undefined;
+    }
+    scoped = checked.data;
   }
   const before = diagnostics.length;
-  const plan = planTenant(checked.data as StackScopedTenant, tenant.source.file, stack, (path, message) =>
+  const plan = planTenant(scoped as StackScopedTenant, tenant.source.file, stack, (path, message) =>
     report(diagnostics, tenant.source, path, message, filePath(path)),
   );
   return diagnostics.length > before ? undefined : { plan, filePath };
