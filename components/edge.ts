@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { dockerNames, platformLabels, resourceNames } from "../model/naming";
+import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames } from "../model/naming";
 import { CERT_RESOLVER, toDockerLabels } from "../model/traefik-labels";
 import type { StackDefinition } from "../stacks/definition";
 import { containerImage } from "./container-settings";
@@ -26,7 +26,7 @@ export class Edge extends pulumi.ComponentResource {
   readonly containerName: string;
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:index:Edge", name, {}, opts);
+    super(COMPONENT_TYPES.edge, name, {}, opts);
     const { stack, hostName, provider } = args;
     const labels = toDockerLabels(platformLabels(stack.name));
     this.containerName = dockerNames.edgeContainer(stack.name);

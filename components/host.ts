@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES } from "../model/naming";
 import type { DockerHost } from "../stacks/definition";
 
 export interface HostArgs {
@@ -15,7 +16,7 @@ export class Host extends pulumi.ComponentResource {
   readonly url: string;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:index:Host", name, {}, opts);
+    super(COMPONENT_TYPES.host, name, {}, opts);
     this.name = args.host.name;
     this.url = args.host.url;
     this.provider = new docker.Provider(

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { dockerNames, platformLabels, resourceNames } from "../model/naming";
+import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames } from "../model/naming";
 import type { DatabasePlan } from "../model/tenant-plan";
 import { toDockerLabels } from "../model/traefik-labels";
 import { containerBasics, containerImage } from "./container-settings";
@@ -35,7 +35,7 @@ export class Postgres extends pulumi.ComponentResource {
   readonly container?: docker.Container;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:index:Postgres", name, {}, opts);
+    super(COMPONENT_TYPES.postgres, name, {}, opts);
     const { stack, tenant, plan, provider } = args;
     const labels = platformLabels(stack, { tenant, service: "postgres" });
 

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerNames, platformLabels, resourceNames } from "../model/naming";
+import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames } from "../model/naming";
 import type { CachePlan } from "../model/tenant-plan";
 import { toDockerLabels } from "../model/traefik-labels";
 import { containerBasics, containerImage } from "./container-settings";
@@ -23,7 +23,7 @@ export class Redis extends pulumi.ComponentResource {
   readonly container: docker.Container;
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:index:Redis", name, {}, opts);
+    super(COMPONENT_TYPES.redis, name, {}, opts);
     const { stack, tenant, plan, provider } = args;
     const image = containerImage(resourceNames.cacheImage(tenant), plan.image, args.pullImages, { parent: this, provider });
     this.container = new docker.Container(

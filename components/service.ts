@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { platformLabels, resourceNames } from "../model/naming";
+import { COMPONENT_TYPES, platformLabels, resourceNames } from "../model/naming";
 import type { ServicePlan } from "../model/tenant-plan";
 import { toDockerLabels, traefikLabels } from "../model/traefik-labels";
 import { containerBasics, containerImage } from "./container-settings";
@@ -28,7 +28,7 @@ export class Service extends pulumi.ComponentResource {
   readonly containers: docker.Container[];
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:index:Service", name, {}, opts);
+    super(COMPONENT_TYPES.service, name, {}, opts);
     const { stack, tenant, plan, provider } = args;
     const image = containerImage(resourceNames.serviceImage(tenant, plan.name), plan.runImage, args.pullImages, { parent: this, provider });
 

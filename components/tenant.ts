@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerNames, platformLabels, resourceNames } from "../model/naming";
+import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames } from "../model/naming";
 import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
 import { toDockerLabels } from "../model/traefik-labels";
 import type { StackDefinition } from "../stacks/definition";
@@ -38,7 +38,7 @@ export class Tenant extends pulumi.ComponentResource {
   private readonly stackName: string;
 
   constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:index:Tenant", name, {}, opts);
+    super(COMPONENT_TYPES.tenant, name, {}, opts);
     const { plan, stack } = args;
     this.name = plan.name;
     this.stackName = stack.name;

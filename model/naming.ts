@@ -47,6 +47,16 @@ export function generatedHost(tenant: string, service: string | undefined, hostS
   return `${tenant}${service ? `-${service}` : ""}${hostSuffix}.${domain}`;
 }
 
+/** Type tokens of the platform's components; the preview summary finds tenants and edges by them. */
+export const COMPONENT_TYPES = {
+  tenant: "platform:index:Tenant",
+  edge: "platform:index:Edge",
+  host: "platform:index:Host",
+  postgres: "platform:index:Postgres",
+  redis: "platform:index:Redis",
+  service: "platform:index:Service",
+} as const;
+
 export const LABEL = {
   managed: "platform.managed",
   stack: "platform.stack",

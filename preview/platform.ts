@@ -1,21 +1,18 @@
+import { COMPONENT_TYPES, LABEL, resourceNames } from "../model/naming";
+
 /** How the platform program names its components (components/*.ts, model/naming.ts): what the summary relies on. */
 export const TYPES = {
-  tenant: "platform:index:Tenant",
-  edge: "platform:index:Edge",
-  host: "platform:index:Host",
-  postgres: "platform:index:Postgres",
-  redis: "platform:index:Redis",
-  service: "platform:index:Service",
+  ...COMPONENT_TYPES,
   volume: "docker:index/volume:Volume",
   container: "docker:index/container:Container",
   remoteImage: "docker:index/remoteImage:RemoteImage",
 } as const;
 
 /** Component resource names: `edge-<host>`, `host-<host>`; a Tenant component is named after the tenant. */
-export const COMPONENT_PREFIX = { edge: "edge-", host: "host-" } as const;
+export const COMPONENT_PREFIX = { edge: resourceNames.edge(""), host: resourceNames.host("") } as const;
 
 /** Docker label every tenant-owned Docker object carries (model/naming.ts `LABEL.tenant`). */
-export const TENANT_LABEL = "platform.tenant";
+export const TENANT_LABEL = LABEL.tenant;
 
 /** Database volumes are named `platform-<stack>-<tenant>-pgdata-pg<major>`. */
 export const VOLUME_MAJOR = /-pg(\d+)$/;
