@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames } from "../model/naming";
-import { CERT_RESOLVER, toDockerLabels } from "../model/traefik-labels";
+import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../stacks/definition";
 import { containerImage } from "./container-settings";
 import { resourceOptions } from "./resource-options";

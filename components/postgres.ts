@@ -1,9 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames } from "../model/naming";
+import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import type { DatabasePlan } from "../model/tenant-plan";
-import { toDockerLabels } from "../model/traefik-labels";
 import { containerBasics, containerImage } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 

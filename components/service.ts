@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES, platformLabels, resourceNames } from "../model/naming";
+import { COMPONENT_TYPES, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import type { ServicePlan } from "../model/tenant-plan";
-import { toDockerLabels, traefikLabels } from "../model/traefik-labels";
+import { traefikLabels } from "../model/traefik-labels";
 import { containerBasics, containerImage } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 

@@ -1,9 +1,8 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames } from "../model/naming";
+import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
-import { toDockerLabels } from "../model/traefik-labels";
 import type { StackDefinition } from "../stacks/definition";
 import type { Edge } from "./edge";
 import { Postgres } from "./postgres";

@@ -70,3 +70,10 @@ export function platformLabels(stack: string, owner?: { tenant: string; service?
   if (owner?.service) labels[LABEL.service] = owner.service;
   return labels;
 }
+
+/** Docker's API takes labels as a list; a stable order keeps resource inputs identical run to run. */
+export function toDockerLabels(labels: Record<string, string>): { label: string; value: string }[] {
+  return Object.entries(labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([label, value]) => ({ label, value }));
+}

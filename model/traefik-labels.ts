@@ -39,9 +39,3 @@ export function traefikLabels(service: ServicePlan, context: RoutingContext): Re
   });
   return labels;
 }
-
-export function toDockerLabels(labels: Record<string, string>): { label: string; value: string }[] {
-  return Object.entries(labels)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([label, value]) => ({ label, value }));
-}
