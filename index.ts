@@ -26,8 +26,13 @@ for (const host of Object.values(stack.hosts)) {
     host,
     registries: stack.registries.map((r) => ({ ...r, password: pulumi.secret(r.password) })),
   });
-  const edge = new Edge(resourceNames.edge(host.name), { stack, hostName: host.name, provider });
-  hosts[host.name] = { provider, url: host.url, edge };
+  const edge = new Edge(resourceNames.edge(host.name), {
+    stack,
+    hostName: host.name,
+    provider,
+    healthcheckStartInterval: host.healthcheckStartInterval,
+  });
+  hosts[host.name] = { provider, url: host.url, edge, healthcheckStartInterval: host.healthcheckStartInterval };
 }
 for (const plan of plans) {
   const secrets = Object.fromEntries(Object.entries(stack.secrets[plan.name] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));

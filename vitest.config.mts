@@ -6,5 +6,6 @@ export default defineConfig({
     // Each file evaluates the whole program under Pulumi's mocks; Pulumi's runtime is a process-wide singleton.
     pool: "forks",
     testTimeout: 60_000,
+    hookTimeout: 120_000,
   },
 });

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
+import type { HealthcheckPlan } from "../model/tenant-plan";
 import type { Resources } from "../stacks/definition";
 
 /** Settings every platform container shares: limits in Docker's units, restart policy and bounded logs. */
@@ -10,6 +11,36 @@ export function containerBasics(resources: Resources) {
     restart: "unless-stopped",
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
+  };
+}
+
+/**
+ * Seconds a container gets between its stop signal and SIGKILL, per kind. The provider stops a container it deletes
+ * with `destroyGraceSeconds` (unset: killed at once), and Docker uses `stopTimeout` for every other stop (restart,
+ * daemon shutdown): both are set, to the same value, so no path skips the graceful stop.
+ * - database: a checkpoint on a busy Postgres can take long; SIGKILL means crash recovery on the next start.
+ * - app: in-flight requests finish after Traefik has stopped sending new ones.
+ * - cache: Redis here keeps no data.
+ * - edge: Traefik replacement is delete-before-replace, so its grace is downtime; it drains in-flight requests.
+ */
+export const STOP_GRACE_SECONDS = { database: 60, app: 30, cache: 5, edge: 5 } as const;
+
+export function stopSettings(kind: keyof typeof STOP_GRACE_SECONDS) {
+  return { stopTimeout: STOP_GRACE_SECONDS[kind], destroyGraceSeconds: STOP_GRACE_SECONDS[kind] };
+}
+
+/**
+ * A Docker health check. Where the host's engine supports it (Engine 25+), probes run every second during the start
+ * period, so `wait` sees a healthy replacement within about a second instead of after one full `interval`.
+ */
+export function healthcheckSettings(plan: HealthcheckPlan, startInterval: boolean): docker.types.input.ContainerHealthcheck {
+  return {
+    tests: plan.test,
+    interval: plan.interval,
+    timeout: plan.timeout,
+    retries: plan.retries,
+    startPeriod: plan.startPeriod,
+    ...(startInterval ? { startInterval: "1s" } : {}),
   };
 }
 

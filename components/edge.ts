@@ -4,18 +4,30 @@ import { stringify } from "yaml";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../stacks/definition";
-import { containerImage } from "./container-settings";
+import { containerImage, stopSettings } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
 export interface EdgeArgs {
   stack: Pick<StackDefinition, "name" | "tls" | "acme" | "edge" | "images">;
   hostName: string;
   provider: docker.Provider;
+  /** The host's engine runs health probes every `startInterval` while a container starts (Engine 25+). */
+  healthcheckStartInterval: boolean;
 }
 
 const DYNAMIC_CONFIG_PATH = "/etc/traefik/dynamic/platform.yml";
 const ACME_STORAGE = "/acme/acme.json";
 const EDGE_LIMITS = { cpus: "1", memoryMb: 512 };
+
+/**
+ * Traefik's own endpoints (API, ping) listen on the container's loopback only: no tenant network, and not the host,
+ * can reach them. The health check and the rollout gate (`docker exec`) use them from inside the container.
+ */
+export const EDGE_INTERNAL_ADDRESS = "127.0.0.1:8082";
+/** The dashboard entrypoint, published on the host's loopback only when the stack enables it. */
+const DASHBOARD_ENTRYPOINT_PORT = 8080;
+/** How long Traefik's Docker provider waits before applying the next change (Traefik's default is 2s). */
+export const EDGE_THROTTLE = "500ms";
 
 /**
  * One Traefik per host. It learns routes from container labels (Docker provider, nothing exposed by default) and
@@ -36,13 +48,21 @@ export class Edge extends pulumi.ComponentResource {
       { name: dockerNames.edgeVolume(stack.name), labels },
       { parent: this, provider, ...resourceOptions.edgeVolume() },
     );
+    // Traefik's own network: the host's published ports lead here, and no tenant container ever joins it. Its
+    // gateway is where the host's loopback reaches Traefik from, which is what the dashboard allows.
+    const edgeNetwork = new docker.Network(
+      resourceNames.edgeNetwork(hostName),
+      { name: dockerNames.edgeNetwork(stack.name), driver: "bridge", labels },
+      { parent: this, provider },
+    );
     const image = containerImage(resourceNames.edgeImage(hostName), stack.edge.image, stack.images.pull, { parent: this, provider });
 
     const ports = [{ internal: 80, external: stack.edge.httpPort }];
     if (stack.tls !== "none") ports.push({ internal: 443, external: stack.edge.httpsPort });
     const dashboardPorts = stack.edge.dashboard.enabled
-      ? [{ internal: 8080, external: stack.edge.dashboard.port, ip: "127.0.0.1" }]
+      ? [{ internal: DASHBOARD_ENTRYPOINT_PORT, external: stack.edge.dashboard.port, ip: "127.0.0.1" }]
       : [];
+    const gateways = edgeNetwork.ipamConfigs.apply((configs) => configs.map((c) => c.gateway).filter((g): g is string => !!g));
 
     this.container = new docker.Container(
       resourceNames.edgeContainer(hostName),
@@ -51,16 +71,26 @@ export class Edge extends pulumi.ComponentResource {
         image,
         command: traefikArguments(stack),
         ports: [...ports, ...dashboardPorts],
+        networksAdvanced: [{ name: edgeNetwork.name }],
         mounts: [
           // Read-only stops Traefik replacing the socket file; it does not limit the API (see README: socket proxy).
           { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
           { type: "volume", source: acmeVolume.name, target: "/acme" },
         ],
-        uploads: [{ file: DYNAMIC_CONFIG_PATH, content: dynamicConfig() }],
-        healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" },
+        uploads: [{ file: DYNAMIC_CONFIG_PATH, content: gateways.apply((g) => dynamicConfig(stack.edge.dashboard.enabled ? g : [])) }],
+        // Probed every second: a replaced Traefik must be seen healthy (and tenants re-attached) within seconds.
+        healthcheck: {
+          tests: ["CMD", "traefik", "healthcheck", "--ping", `--entrypoints.traefik.address=${EDGE_INTERNAL_ADDRESS}`],
+          interval: "1s",
+          timeout: "3s",
+          retries: 3,
+          startPeriod: "10s",
+          ...(args.healthcheckStartInterval ? { startInterval: "500ms" } : {}),
+        },
         wait: true,
         waitTimeout: 60,
         restart: "unless-stopped",
+        ...stopSettings("edge"),
         cpus: EDGE_LIMITS.cpus,
         memory: EDGE_LIMITS.memoryMb,
         logDriver: "json-file",
@@ -76,12 +106,23 @@ export class Edge extends pulumi.ComponentResource {
 /** Traefik's static configuration, as command-line flags (no config file to keep in sync with the container). */
 export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
   const args = [
+    "--global.checkNewVersion=false",
+    "--global.sendAnonymousUsage=false",
     "--providers.docker=true",
     "--providers.docker.exposedByDefault=false",
     // Several stacks may share a Docker host; each Traefik only routes its own stack's containers.
     `--providers.docker.constraints=Label(\`platform.stack\`,\`${stack.name}\`)`,
+    // A stopped container must leave the load balancer at once, not up to 2s later (zero-downtime updates).
+    `--providers.providersThrottleDuration=${EDGE_THROTTLE}`,
     `--providers.file.filename=${DYNAMIC_CONFIG_PATH}`,
     "--entrypoints.web.address=:80",
+    // A backend whose address vanished mid-update hangs rather than refusing: fail fast so `retry` picks another.
+    "--serversTransport.forwardingTimeouts.dialTimeout=1s",
+    // API and ping on the container's loopback only (see EDGE_INTERNAL_ADDRESS).
+    "--api=true",
+    "--api.insecure=true",
+    "--api.dashboard=true",
+    `--entrypoints.traefik.address=${EDGE_INTERNAL_ADDRESS}`,
     "--ping=true",
     "--log.level=INFO",
   ];
@@ -98,29 +139,42 @@ export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
     args.push(`${resolver}.email=${stack.acme.email}`, `${resolver}.storage=${ACME_STORAGE}`, `${resolver}.caserver=${stack.acme.caServer}`);
     args.push(stack.acme.challenge === "http" ? `${resolver}.httpchallenge.entrypoint=web` : `${resolver}.tlschallenge=true`);
   }
-  if (stack.edge.dashboard.enabled) {
-    // Published on the host's loopback only: reach it through an SSH tunnel, never from the internet.
-    args.push("--api.dashboard=true", "--api.insecure=true", "--entrypoints.traefik.address=:8080");
-  }
+  if (stack.edge.dashboard.enabled) args.push(`--entrypoints.dashboard.address=:${DASHBOARD_ENTRYPOINT_PORT}`);
   return args;
 }
 
-/** Middlewares every tenant router uses: security headers, and a retry that hides a replica being replaced. */
-export function dynamicConfig(): string {
-  return stringify({
-    http: {
-      middlewares: {
-        "security-headers": {
-          headers: {
-            stsSeconds: 31536000,
-            stsIncludeSubdomains: true,
-            contentTypeNosniff: true,
-            frameDeny: true,
-            referrerPolicy: "strict-origin-when-cross-origin",
-          },
+/**
+ * Middlewares every tenant router uses (security headers, and a retry that hides a replica being replaced) and,
+ * when the dashboard is on, its router: only connections from the edge network's gateway (the host's loopback
+ * through the published port) get through; a tenant reaching Traefik's address on its ingress network gets 403.
+ */
+export function dynamicConfig(dashboardSources: readonly string[]): string {
+  const http: Record<string, unknown> = {
+    middlewares: {
+      "security-headers": {
+        headers: {
+          stsSeconds: 31536000,
+          stsIncludeSubdomains: true,
+          contentTypeNosniff: true,
+          frameDeny: true,
+          referrerPolicy: "strict-origin-when-cross-origin",
         },
-        retry: { retry: { attempts: 3, initialInterval: "100ms" } },
       },
+      retry: { retry: { attempts: 3, initialInterval: "100ms" } },
+      ...(dashboardSources.length > 0
+        ? { "host-loopback-only": { ipAllowList: { sourceRange: [...dashboardSources.map((ip) => `${ip}/32`), "127.0.0.1/32"] } } }
+        : {}),
     },
-  });
+  };
+  if (dashboardSources.length > 0) {
+    http.routers = {
+      dashboard: {
+        entryPoints: ["dashboard"],
+        rule: "PathPrefix(`/api`) || PathPrefix(`/dashboard`)",
+        service: "api@internal",
+        middlewares: ["host-loopback-only"],
+      },
+    };
+  }
+  return stringify({ http });
 }

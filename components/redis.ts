@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import type { CachePlan } from "../model/tenant-plan";
-import { containerBasics, containerImage } from "./container-settings";
+import { containerBasics, containerImage, stopSettings } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
 export const CACHE_ALIAS = "redis";
@@ -35,6 +35,7 @@ export class Redis extends pulumi.ComponentResource {
         healthcheck: { tests: ["CMD", "redis-cli", "ping"], interval: "5s", timeout: "3s", retries: 5, startPeriod: "5s" },
         wait: true,
         waitTimeout: 60,
+        ...stopSettings("cache"),
         ...containerBasics(plan.resources),
         labels: toDockerLabels(platformLabels(stack, { tenant, service: "redis" })),
       },

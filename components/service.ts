@@ -2,8 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import type { ServicePlan } from "../model/tenant-plan";
-import { traefikLabels } from "../model/traefik-labels";
-import { containerBasics, containerImage } from "./container-settings";
+import { traefikLabels, traefikServiceName } from "../model/traefik-labels";
+import { containerBasics, containerImage, healthcheckSettings, stopSettings } from "./container-settings";
+import { rolloutGate } from "./rollout-gate";
 import { resourceOptions } from "./resource-options";
 
 export interface ServiceArgs {
@@ -21,6 +22,10 @@ export interface ServiceArgs {
   envs: pulumi.Input<string[]>;
   /** Resources the containers must wait for (database, cache, Traefik's attachment to the ingress network). */
   dependsOn: pulumi.Input<pulumi.Resource>[];
+  /** The host's engine supports health-check start intervals (Engine 25+). */
+  healthcheckStartInterval: boolean;
+  /** Where a routed service's rollout gate asks Traefik whether it routes to the new containers. */
+  edge?: { hostUrl: string; containerName: string };
 }
 
 /** One app service of a tenant: its image and `replicas` containers, health-gated and routed by labels. */
@@ -49,25 +54,30 @@ export class Service extends pulumi.ComponentResource {
           networksAdvanced: networks,
           ...(plan.healthcheck
             ? {
-                healthcheck: {
-                  tests: plan.healthcheck.test,
-                  interval: plan.healthcheck.interval,
-                  timeout: plan.healthcheck.timeout,
-                  retries: plan.healthcheck.retries,
-                  startPeriod: plan.healthcheck.startPeriod,
-                },
+                healthcheck: healthcheckSettings(plan.healthcheck, args.healthcheckStartInterval),
                 // The replacement must be healthy before the old container is removed.
                 wait: true,
                 waitTimeout: 180,
               }
             : {}),
-          stopTimeout: 30,
+          ...stopSettings("app"),
           ...containerBasics(plan.resources),
           labels,
         },
         { parent: this, provider, dependsOn: args.dependsOn, ...resourceOptions.serviceContainer() },
       ),
     );
+    if (args.ingressNetworkName && args.edge && plan.port !== undefined) {
+      rolloutGate(resourceNames.rolloutGate(tenant, plan.name), {
+        hostUrl: args.edge.hostUrl,
+        edgeContainerName: args.edge.containerName,
+        traefikService: `${traefikServiceName(tenant, plan.name)}@docker`,
+        containers: this.containers,
+        ingressNetworkName: args.ingressNetworkName,
+        port: plan.port,
+        dependsOn: args.dependsOn,
+      }, { parent: this });
+    }
     this.registerOutputs({});
   }
 }

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
 import type { StackDefinition } from "../stacks/definition";
@@ -14,6 +15,7 @@ export interface TenantHost {
   provider: docker.Provider;
   url: string;
   edge: Edge;
+  healthcheckStartInterval: boolean;
 }
 
 export interface TenantArgs {
@@ -67,6 +69,7 @@ export class Tenant extends pulumi.ComponentResource {
         }, { parent: this })
       : undefined;
 
+    const secrets = { ...args.secrets, ...this.placeholderSecrets(plan) };
     for (const hostName of [...new Set(plan.services.map((s) => s.host))]) {
       const host = args.hosts[hostName]!;
       const onHost = plan.services.filter((s) => s.host === hostName);
@@ -96,13 +99,25 @@ export class Tenant extends pulumi.ComponentResource {
               ...(service.routed && ingress ? { ingress: ingress.name } : {}),
             },
             ...(service.routed && ingress ? { ingressNetworkName: ingressName } : {}),
-            envs: serviceEnvironment(service, args.secrets, atHome ? database?.url : undefined, atHome ? cache?.url : undefined),
+            envs: serviceEnvironment(service, secrets, atHome ? database?.url : undefined, atHome ? cache?.url : undefined),
             dependsOn,
+            healthcheckStartInterval: host.healthcheckStartInterval,
+            edge: { hostUrl: host.url, containerName: host.edge.containerName },
           }, { parent: this }),
         );
       }
     }
     this.registerOutputs({});
+  }
+
+  /** Dev stacks only: a generated stand-in for each secret the stack does not set (kept in state, so stable). */
+  private placeholderSecrets(plan: TenantPlan): Record<string, pulumi.Input<string>> {
+    return Object.fromEntries(
+      plan.placeholderSecrets.map((name) => [
+        name,
+        new random.RandomPassword(resourceNames.placeholderSecret(plan.name, name), { length: 24, special: false }, { parent: this }).result,
+      ]),
+    );
   }
 
   private databaseArgs(args: TenantArgs, home: TenantHost, network: pulumi.Input<string>, retiring: boolean) {
@@ -160,6 +175,8 @@ export function serviceEnvironment(
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, value]) => `${key}=${value}`);
   if (cacheUrl) entries.push(`REDIS_URL=${cacheUrl}`);
+  // A dev stand-in image learns which port the service's routes and health check expect.
+  if (service.standIn && service.port !== undefined) entries.push(`PORT=${service.port}`);
   const secretEntries: pulumi.Input<string>[] = [...service.secretNames].sort().map((name) => pulumi.interpolate`${name}=${secrets[name]!}`);
   if (databaseUrl) secretEntries.push(pulumi.interpolate`DATABASE_URL=${databaseUrl}`);
   const all = pulumi.all([...entries, ...secretEntries]);

@@ -24,9 +24,12 @@ export const resourceNames = {
   service: (tenant: string, service: string) => `${tenant}-${service}`,
   serviceImage: (tenant: string, service: string) => `${tenant}-${service}-image`,
   serviceContainer: (tenant: string, service: string, index: number) => `${tenant}-${service}-${index}`,
+  rolloutGate: (tenant: string, service: string) => `${tenant}-${service}-rollout`,
+  placeholderSecret: (tenant: string, secret: string) => `${tenant}-secret-${secret}-placeholder`,
   host: (host: string) => `host-${host}`,
   edge: (host: string) => `edge-${host}`,
   edgeVolume: (host: string) => `edge-${host}-acme`,
+  edgeNetwork: (host: string) => `edge-${host}-network`,
   edgeImage: (host: string) => `edge-${host}-image`,
   edgeContainer: (host: string) => `edge-${host}-traefik`,
 };
@@ -40,6 +43,8 @@ export const dockerNames = {
   /** One Traefik per host and stack; tenants attach its container to their ingress networks by this name. */
   edgeContainer: (stack: string) => `platform-${stack}-traefik`,
   edgeVolume: (stack: string) => `platform-${stack}-traefik-acme`,
+  /** Traefik's own network (published ports); no tenant container joins it. */
+  edgeNetwork: (stack: string) => `platform-${stack}-edge`,
 };
 
 /** `<tenant><suffix>.<domain>` for the primary service, `<tenant>-<service><suffix>.<domain>` for the others. */

@@ -15,6 +15,8 @@ export interface TenantPlan {
   services: ServicePlan[];
   database?: DatabasePlan;
   cache?: CachePlan;
+  /** Secrets the tenant's services use that this (dev) stack does not set: the program generates stand-ins. */
+  placeholderSecrets: string[];
 }
 
 export interface RoutePlan {
@@ -38,6 +40,8 @@ export interface ServicePlan {
   image: string;
   /** What Docker runs: the stack may map references to local images (dev). */
   runImage: string;
+  /** True when a dev stack runs its fallback image in place of `image`: told its port, started without `command`. */
+  standIn: boolean;
   port?: number;
   replicas: number;
   host: string;
@@ -71,7 +75,7 @@ const HEALTHCHECK_DEFAULTS = { interval: "10s", timeout: "5s", retries: 3, start
 
 export function planTenant(tenant: StackScopedTenant, file: string, stack: StackDefinition, report: Report): TenantPlan {
   const hostNames = Object.keys(stack.hosts);
-  const homeHost = tenant.host ?? stack.defaultHost;
+  const homeHost = placeHost(tenant.host, stack.defaultHost, stack);
   if (!stack.hosts[homeHost])
     report(["host"], `host "${homeHost}" is not a host of stack ${stack.name} (hosts: ${hostNames.join(", ")})`);
 
@@ -95,15 +99,16 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
     homeHost,
     retiring: tenant.retiring ?? false,
     services,
+    placeholderSecrets: unsetSecrets(tenant, stack),
     database: postgres && {
       version: postgres.version,
       major: postgres.version.split(".")[0]!,
-      image: stack.images.postgres.replaceAll("{version}", postgres.version),
+      image: localImage(stack, versionedImage(stack.images.postgres, postgres.version)),
       resources: resolveResources(postgres.resources, stack.defaults.databaseResources),
     },
     cache: redis && {
       version: redis.version,
-      image: stack.images.redis.replaceAll("{version}", redis.version),
+      image: localImage(stack, versionedImage(stack.images.redis, redis.version)),
       resources: resolveResources(redis.resources, stack.defaults.resources),
     },
   };
@@ -119,7 +124,7 @@ function planService(
   report: Report,
 ): ServicePlan {
   const routed = spec.routes !== undefined;
-  const host = spec.host ?? homeHost;
+  const host = placeHost(spec.host, homeHost, stack);
   if (spec.host !== undefined && !stack.hosts[host]) report(["host"], `host "${host}" is not a host of stack ${stack.name} (hosts: ${Object.keys(stack.hosts).join(", ")})`);
   else if (stack.hosts[host] && host !== homeHost && !routed)
     report(["host"], `only routed services may run away from the home host "${homeHost}" (add routes, or remove host)`);
@@ -131,7 +136,7 @@ function planService(
 
   const tenantSecrets = stack.secrets[tenant] ?? {};
   (spec.secrets ?? []).forEach((secret, index) => {
-    if (tenantSecrets[secret] === undefined)
+    if (tenantSecrets[secret] === undefined && !stack.dev?.placeholderSecrets)
       report(
         ["secrets", index],
         `secret "${secret}" is not set in stack ${stack.name}; run: pulumi config set --secret --path 'secrets.${tenant}.${secret}' <value> --stack ${stack.name}`,
@@ -139,6 +144,8 @@ function planService(
     if (spec.env?.[secret] !== undefined) report(["secrets", index], `"${secret}" is also set in env; a name is either plain env or a secret`);
   });
 
+  // A dev stack runs its fallback image for references it has no local image for.
+  const standIn = stack.dev !== undefined && stack.images.replace[spec.image] === undefined;
   const routes: RoutePlan[] = [];
   if (routed) {
     routes.push({ host: generatedHost(tenant, isPrimary ? undefined : name, stack.hostSuffix, stack.domain) });
@@ -151,18 +158,51 @@ function planService(
   return {
     name,
     image: spec.image,
-    runImage: stack.images.replace[spec.image] ?? spec.image,
+    runImage: standIn && stack.dev ? stack.dev.fallbackImage : localImage(stack, spec.image),
+    standIn,
     ...(spec.port !== undefined ? { port: spec.port } : {}),
     replicas: spec.replicas ?? 1,
     host,
     routed,
     routes,
-    ...(spec.healthcheck ? { healthcheck: planHealthcheck(spec.healthcheck, spec.port, report) } : {}),
+    ...(spec.healthcheck
+      ? { healthcheck: planHealthcheck(standIn ? { ...spec.healthcheck, command: undefined, path: STAND_IN_HEALTH_PATH } : spec.healthcheck, spec.port, report) }
+      : {}),
     resources: resolveResources(spec.resources, stack.defaults.resources),
-    ...(spec.command ? { command: spec.command } : {}),
+    ...(spec.command && !standIn ? { command: spec.command } : {}),
     env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([key, value]) => [key, String(value)])),
     secretNames: spec.secrets ?? [],
   };
+}
+
+/**
+ * Where a service runs. A dev stack has one local host for the hosts staging and production name: a host it does
+ * not define means its default host, so any tenant file runs there unchanged.
+ */
+function placeHost(named: string | undefined, fallback: string, stack: StackDefinition): string {
+  if (named === undefined) return fallback;
+  return stack.dev && !stack.hosts[named] ? stack.defaultHost : named;
+}
+
+/** The stand-in image (the demo app) answers its health check here, whatever the real image's check is. */
+const STAND_IN_HEALTH_PATH = "/health";
+
+/** `postgres:{version}` → `postgres:16.4`; `{major}` → `16`. */
+function versionedImage(template: string, version: string): string {
+  return template.replaceAll("{version}", version).replaceAll("{major}", version.split(".")[0]!);
+}
+
+/** The image Docker runs for a reference: the stack's `images.replace` entry where there is one. */
+function localImage(stack: StackDefinition, reference: string): string {
+  return stack.images.replace[reference] ?? reference;
+}
+
+/** Secret names used by the tenant's services and not set in a stack that generates placeholders. */
+function unsetSecrets(tenant: StackScopedTenant, stack: StackDefinition): string[] {
+  if (!stack.dev?.placeholderSecrets) return [];
+  const set = stack.secrets[tenant.name] ?? {};
+  const used = Object.values(tenant.services).flatMap((service) => service.secrets ?? []);
+  return [...new Set(used)].filter((name) => set[name] === undefined).sort();
 }
 
 function planHealthcheck(spec: HealthcheckSpec, port: number | undefined, report: Report): HealthcheckPlan {

@@ -17,7 +17,7 @@ export interface RoutingContext {
  */
 export function traefikLabels(service: ServicePlan, context: RoutingContext): Record<string, string> {
   if (!service.routed || service.port === undefined) return {};
-  const base = `${context.tenant}-${service.name}`;
+  const base = traefikServiceName(context.tenant, service.name);
   const labels: Record<string, string> = {
     "traefik.enable": "true",
     "traefik.docker.network": context.ingressNetwork,
@@ -38,4 +38,9 @@ export function traefikLabels(service: ServicePlan, context: RoutingContext): Re
     }
   });
   return labels;
+}
+
+/** The name of a routed service's load balancer in Traefik (its Docker provider adds `@docker`). */
+export function traefikServiceName(tenant: string, service: string): string {
+  return `${tenant}-${service}`;
 }

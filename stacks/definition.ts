@@ -12,6 +12,16 @@ export interface DockerHost {
   name: string;
   url: string;
   sshOpts: string[];
+  /** Docker Engine 25+: health probes run every second during a container's start period. */
+  healthcheckStartInterval: boolean;
+}
+
+/** Stand-ins that let a local stack run tenants whose images and secrets exist only in staging and production. */
+export interface DevSettings {
+  /** The image app services run when their reference has no `images.replace` entry. */
+  fallbackImage: string;
+  /** Secrets not set in this stack get a generated value instead of failing validation. */
+  placeholderSecrets: boolean;
 }
 
 /** A validated stack with every default applied: the only view of stack config the rest of the program sees. */
@@ -35,6 +45,8 @@ export interface StackDefinition {
   /** Secret values by tenant and name. The CLI sees only placeholders here; the program sees values to wrap as secrets. */
   secrets: Record<string, Record<string, string>>;
   registries: { server: string; username: string; password: string }[];
+  /** Only on stacks whose hosts are all local sockets (the schema refuses it elsewhere). */
+  dev?: DevSettings;
 }
 
 const ACME_CA: Record<string, string> = {
@@ -70,7 +82,10 @@ export function resolveStack(input: StackInput): { stack?: StackDefinition; diag
 function withDefaults(name: string, file: string, config: StackConfig): StackDefinition {
   const production = isProductionName(name);
   const hosts = Object.fromEntries(
-    Object.entries(config.hosts).map(([hostName, host]) => [hostName, { name: hostName, url: host.url, sshOpts: host.sshOpts ?? [] }]),
+    Object.entries(config.hosts).map(([hostName, host]) => [
+      hostName,
+      { name: hostName, url: host.url, sshOpts: host.sshOpts ?? [], healthcheckStartInterval: host.healthcheckStartInterval ?? false },
+    ]),
   );
   return {
     name,
@@ -86,7 +101,7 @@ function withDefaults(name: string, file: string, config: StackConfig): StackDef
       challenge: config.acme.challenge,
     },
     edge: {
-      image: config.edge?.image ?? "traefik:v3.3",
+      image: config.edge?.image ?? "traefik:v3.6.12",
       httpPort: config.edge?.httpPort ?? 80,
       httpsPort: config.edge?.httpsPort ?? 443,
       accessLog: config.edge?.accessLog ?? true,
@@ -108,6 +123,7 @@ function withDefaults(name: string, file: string, config: StackConfig): StackDef
     tenantsDir: config.tenantsDir ?? "tenants",
     secrets: config.secrets ?? {},
     registries: config.registries ?? [],
+    ...(config.dev ? { dev: { fallbackImage: config.dev.fallbackImage, placeholderSecrets: config.dev.placeholderSecrets ?? false } } : {}),
   };
 }
 

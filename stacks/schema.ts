@@ -14,6 +14,9 @@ const dockerUrl = z
   });
 const domain = z.string().regex(HOSTNAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a lowercase domain like example.com` });
 const port = z.number().int().min(1).max(65535);
+/** An image reference with the tenant's version in it: `{version}` as written ("16.4"), `{major}` ("16"). */
+const versionTemplate = (example: string) =>
+  z.string().refine((t) => t.includes("{version}") || t.includes("{major}"), { error: `must contain {version} or {major}, e.g. ${example}` });
 
 export const stackConfigKeys = {
   domain: domain.describe("Base domain: tenants get <tenant><hostSuffix>.<domain>"),
@@ -27,6 +30,10 @@ export const stackConfigKeys = {
       z.strictObject({
         url: dockerUrl,
         sshOpts: z.array(z.string()).optional(),
+        // Docker Engine 25+ runs health probes every `startInterval` during the start period, so a healthy
+        // replacement is seen within about a second. Older engines ignore the setting and report no value back,
+        // which would show as a change on every preview: the stack says what its hosts support.
+        healthcheckStartInterval: z.boolean().optional(),
       }),
     )
     .refine((hosts) => Object.keys(hosts).length > 0, { error: "must name at least one Docker host" }),
@@ -52,8 +59,8 @@ export const stackConfigKeys = {
     .optional(),
   images: z
     .strictObject({
-      postgres: z.string().includes("{version}", { error: "must contain {version}, e.g. postgres:{version}" }).optional(),
-      redis: z.string().includes("{version}", { error: "must contain {version}, e.g. redis:{version}-alpine" }).optional(),
+      postgres: versionTemplate("postgres:{version}").optional(),
+      redis: versionTemplate("redis:{version}-alpine").optional(),
       replace: z.record(z.string(), z.string()).optional(),
       pull: z.boolean().optional(),
     })
@@ -72,6 +79,14 @@ export const stackConfigKeys = {
   registries: z
     .array(z.strictObject({ server: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }))
     .optional(),
+  // A local development stack runs whatever tenants the repo holds without their images or secrets: app images
+  // without an `images.replace` entry run `fallbackImage`, unset secrets get generated placeholders.
+  dev: z
+    .strictObject({
+      fallbackImage: z.string().min(1),
+      placeholderSecrets: z.boolean().optional(),
+    })
+    .optional(),
 } as const;
 
 export type StackConfigKey = keyof typeof stackConfigKeys;
@@ -83,6 +98,13 @@ export const stackConfigSchema = z.strictObject(stackConfigKeys).superRefine((co
     ctx.addIssue({ code: "custom", path: ["defaultHost"], message: `"${config.defaultHost}" is not one of hosts: ${hostNames.join(", ")}` });
   if (config.defaultHost === undefined && hostNames.length > 1)
     ctx.addIssue({ code: "custom", path: ["defaultHost"], message: `is required when there are several hosts (one of: ${hostNames.join(", ")})` });
+  const remote = Object.entries(config.hosts).filter(([, host]) => !host.url.startsWith("unix://"));
+  if (config.dev !== undefined && remote.length > 0)
+    ctx.addIssue({
+      code: "custom",
+      path: ["dev"],
+      message: `is only for stacks on the local Docker socket (${remote.map(([name]) => name).join(", ")} ${remote.length > 1 ? "are" : "is"} remote): stand-in images and secrets never reach a real host`,
+    });
   if ((config.tls ?? "acme") === "acme" && config.acme === undefined)
     ctx.addIssue({ code: "custom", path: ["acme"], message: "is required when tls is acme: set email, ca (staging|production) and challenge (http|tls)" });
 });

@@ -44,7 +44,7 @@ describe("hosts and URLs", () => {
 
 describe("Traefik", () => {
   const service: ServicePlan = {
-    name: "web", image: "x:1", runImage: "x:1", port: 8080, replicas: 2, host: "eu-1", routed: true,
+    name: "web", image: "x:1", runImage: "x:1", standIn: false, port: 8080, replicas: 2, host: "eu-1", routed: true,
     routes: [{ host: "acme.apps.example.com" }, { host: "shop.example.org", path: "/api", customIndex: 0 }],
     resources: { cpus: 1, memoryBytes: 1 }, env: {}, secretNames: [],
   };
@@ -75,6 +75,6 @@ describe("Traefik", () => {
     expect(args).toContain("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web");
     expect(args).toContain("--certificatesresolvers.letsencrypt.acme.storage=/acme/acme.json");
     expect(args).toContain("--accesslog=true");
-    expect(dynamicConfig()).toContain("stsSeconds: 31536000");
+    expect(dynamicConfig([])).toContain("stsSeconds: 31536000");
   });
 });

@@ -122,12 +122,12 @@ services:
   {
     title: "an environment that is not a stack",
     files: { "tenants/acme.yaml": minimalTenant().replace("\n", "\nenvironments: [stagin]\n") },
-    expected: ['tenants/acme.yaml:2:16 environments[0]: "stagin" is not a stack (did you mean "staging"? stacks: production, staging)'],
+    expected: ['tenants/acme.yaml:2:16 environments[0]: "stagin" is not a stack (did you mean "staging"? stacks: dev, production, staging)'],
   },
   {
     title: "an override for an unknown stack",
     files: { "tenants/acme.yaml": `${minimalTenant()}overrides:\n  prod: { services: { web: { replicas: 1 } } }\n` },
-    expected: ['tenants/acme.yaml:8:3 overrides.prod: "prod" is not a stack (did you mean "production"? stacks: production, staging)'],
+    expected: ['tenants/acme.yaml:8:3 overrides.prod: "prod" is not a stack (did you mean "production"? stacks: dev, production, staging)'],
   },
   {
     title: "an unknown key inside an override",

@@ -29,7 +29,7 @@ describe("npm run validate", () => {
     expect(result.exitCode).toBe(0);
     expect(report.valid).toBe(true);
     expect(report.errors).toEqual([]);
-    expect(report.tenants.find((t) => t.name === "acme")?.stacks).toEqual(["production", "staging"]);
+    expect(report.tenants.find((t) => t.name === "acme")?.stacks).toEqual(["dev", "production", "staging"]);
   });
 
   it("checks files anywhere on disk and exits 1 with one line per problem", () => {
