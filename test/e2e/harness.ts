@@ -1,0 +1,218 @@
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { findToolchain, requireDocker, runPulumi, selectStack, type PulumiRun, type Toolchain } from "../../devstack/toolchain";
+
+/**
+ * The end-to-end world: a throw-away copy of this repository whose `e2e` stack is the dev stack's configuration
+ * with the tenants of test/e2e/tenants (never tenants/), its own file state, its own ports, and the real engine.
+ */
+
+export const REPO = path.resolve(__dirname, "../..");
+export const STACK = "e2e";
+export const HTTP_PORT = 18000;
+export const DASHBOARD_PORT = 18081;
+export const DOMAIN = "dev.localhost";
+/** Tenant files reference registry images; the e2e stack maps them to the local demo app builds. */
+export const IMAGES = {
+  v1: "registry.example.com/e2e/demo:1",
+  v2: "registry.example.com/e2e/demo:2",
+  broken: "registry.example.com/e2e/demo:broken",
+};
+
+export interface World {
+  dir: string;
+  tenantsDir: string;
+  toolchain: Toolchain;
+}
+
+export function createWorld(): World {
+  requireDocker();
+  const dir = mkdtempSync(path.join(tmpdir(), "platform-e2e-"));
+  const toolchain = findToolchain(REPO, path.join(dir, ".state"));
+  const skip = new Set(["node_modules", ".git", ".engine", ".pulumi-state", "tenants", "test", "bench"]);
+  for (const entry of readdirSync(REPO)) if (!skip.has(entry)) cpSync(path.join(REPO, entry), path.join(dir, entry), { recursive: true });
+  // Hard links: a full copy of node_modules costs seconds and disk for nothing.
+  spawnSync("cp", ["-al", path.join(REPO, "node_modules"), path.join(dir, "node_modules")]);
+  const tenantsDir = path.join(dir, "e2e-tenants");
+  mkdirSync(path.join(dir, "tenants"));
+  cpSync(path.join(REPO, "test/e2e/tenants"), tenantsDir, { recursive: true });
+  writeFileSync(path.join(dir, `Pulumi.${STACK}.yaml`), e2eStackFile(readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8")));
+  rmSync(path.join(dir, "Pulumi.dev.yaml"));
+  selectStack(toolchain, dir, STACK);
+  writeSecret({ dir, tenantsDir, toolchain }, "alpha", "API_TOKEN", "e2e-token");
+  return { dir, tenantsDir, toolchain };
+}
+
+/** The dev stack's config with e2e's tenants, ports and image mappings; no stand-ins, so a wrong image shows. */
+function e2eStackFile(devStackText: string): string {
+  const doc = parse(devStackText) as { config: Record<string, unknown> };
+  const config = doc.config;
+  config["platform:tenantsDir"] = "e2e-tenants";
+  const edge = config["platform:edge"] as { httpPort: number; dashboard: { enabled: boolean; port: number } };
+  edge.httpPort = HTTP_PORT;
+  edge.dashboard = { enabled: true, port: DASHBOARD_PORT };
+  const images = config["platform:images"] as { replace: Record<string, string> };
+  images.replace = {
+    ...images.replace,
+    [IMAGES.v1]: "platform-local/demo-app:1",
+    [IMAGES.v2]: "platform-local/demo-app:2",
+    [IMAGES.broken]: "platform-local/demo-app:broken",
+  };
+  delete config["platform:dev"];
+  return stringify({ config });
+}
+
+function writeSecret(world: World, tenant: string, name: string, value: string): void {
+  const set = runPulumi(world.toolchain, world.dir, ["config", "set", "--secret", "--path", `platform:secrets.${tenant}.${name}`, value, "--stack", STACK]);
+  if (set.status !== 0) throw new Error(`pulumi config set failed: ${set.stderr}`);
+}
+
+export function pulumi(world: World, args: readonly string[]): PulumiRun {
+  return runPulumi(world.toolchain, world.dir, [...args, "--stack", STACK]);
+}
+
+/** Runs pulumi without blocking, so a request loop can run beside it. */
+export function pulumiAsync(world: World, args: readonly string[]): Promise<PulumiRun> {
+  return new Promise((resolve) => {
+    const child = spawn(world.toolchain.cli, [...args, "--stack", STACK, "--non-interactive"], { cwd: world.dir, env: world.toolchain.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("close", (code) => resolve({ status: code ?? 1, stdout, stderr }));
+  });
+}
+
+export function up(world: World): PulumiRun {
+  return pulumi(world, ["up", "--yes", "--skip-preview"]);
+}
+
+export function expectOk(run: PulumiRun, what: string): void {
+  if (run.status !== 0) throw new Error(`${what} failed (exit ${run.status}):\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-4000)}`);
+}
+
+export function tenantHost(tenant: string): string {
+  return `${tenant}.${DOMAIN}`;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/** One request through the e2e edge (loopback), with the tenant's Host header and a fresh connection. */
+export function get(host: string, urlPath = "/", timeoutMs = 5000, port = HTTP_PORT): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: "127.0.0.1", port, path: urlPath, headers: { host }, agent: false, timeout: timeoutMs }, (response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("timeout", () => request.destroy(new Error(`timed out after ${timeoutMs}ms`)));
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+export interface LoadResult {
+  sent: number;
+  failed: { at: number; error: string }[];
+  bodies: Set<string>;
+}
+
+/**
+ * Requests at a fixed rate until `done` resolves and at least `minimum` were sent, bounded by `maxSeconds`.
+ * Loopback only; every response other than 200 is a failure.
+ */
+export async function requestLoop(host: string, perSecond: number, minimum: number, done: Promise<unknown>, maxSeconds = 300): Promise<LoadResult> {
+  let finished = false;
+  void done.finally(() => (finished = true));
+  const result: LoadResult = { sent: 0, failed: [], bodies: new Set() };
+  const started = Date.now();
+  const inflight: Promise<void>[] = [];
+  while ((!finished || result.sent < minimum) && Date.now() - started < maxSeconds * 1000) {
+    const at = Date.now() - started;
+    result.sent += 1;
+    inflight.push(
+      get(host, "/", 10_000).then(
+        (answer) => {
+          if (answer.status !== 200) result.failed.push({ at, error: `HTTP ${answer.status}: ${answer.body.slice(0, 120)}` });
+          else result.bodies.add(answer.body.split("\n")[0] ?? "");
+        },
+        (error: Error) => void result.failed.push({ at, error: error.message }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 1000 / perSecond));
+  }
+  await Promise.all(inflight);
+  return result;
+}
+
+export function docker(args: readonly string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync("docker", args, { encoding: "utf8" });
+  return { status: result.status ?? 1, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+/** Containers of this stack, optionally of one tenant and service, by Docker name. */
+export function containers(filter: { tenant?: string; service?: string } = {}): string[] {
+  const labels = [`platform.stack=${STACK}`, ...(filter.tenant ? [`platform.tenant=${filter.tenant}`] : []), ...(filter.service ? [`platform.service=${filter.service}`] : [])];
+  return docker(["ps", "--format", "{{.Names}}", ...labels.flatMap((l) => ["--filter", `label=${l}`])]).stdout.split("\n").filter(Boolean).sort();
+}
+
+export function edgeContainer(): string {
+  return `platform-${STACK}-traefik`;
+}
+
+/** A container's IP addresses, by network name. */
+export function addresses(container: string): Record<string, string> {
+  const json = docker(["inspect", "-f", "{{json .NetworkSettings.Networks}}", container]).stdout;
+  return Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, { IPAddress: string }>).map(([name, n]) => [name, n.IPAddress]));
+}
+
+/** Whether a TCP connection from inside `from` to host:port succeeds (busybox nc, 2s). */
+export function canConnect(from: string, host: string, port: number): boolean {
+  return docker(["exec", from, "nc", "-z", "-w", "2", host, String(port)]).status === 0;
+}
+
+/** An HTTP GET from inside a container; the status line or the client's error. */
+export function httpFrom(from: string, url: string): { ok: boolean; output: string } {
+  const result = docker(["exec", from, "wget", "-q", "-T", "3", "-O", "-", url]);
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}`.slice(0, 300) };
+}
+
+export function addTenant(world: World, file: string, text: string): void {
+  writeFileSync(path.join(world.tenantsDir, file), text);
+}
+
+export function removeTenant(world: World, file: string): void {
+  rmSync(path.join(world.tenantsDir, file));
+}
+
+export function readTenant(world: World, file: string): string {
+  return readFileSync(path.join(world.tenantsDir, file), "utf8");
+}
+
+/** What a failing step needs to be understood: the stack's containers, their last log lines, dockerd's log. */
+export function diagnostics(): string {
+  const lines = [docker(["ps", "-a", "--filter", `label=platform.stack=${STACK}`, "--format", "table {{.Names}}\t{{.Image}}\t{{.Status}}"]).stdout];
+  for (const name of docker(["ps", "-a", "--filter", `label=platform.stack=${STACK}`, "--format", "{{.Names}}"]).stdout.split("\n").filter(Boolean)) {
+    const logs = spawnSync("docker", ["logs", "--tail", "40", name], { encoding: "utf8" });
+    lines.push(`--- docker logs ${name}\n${logs.stdout}${logs.stderr}`);
+  }
+  const engineLog = spawnSync("tail", ["-n", "40", "/var/log/dockerd.log"], { encoding: "utf8" });
+  if (engineLog.status === 0) lines.push(`--- /var/log/dockerd.log\n${engineLog.stdout}`);
+  return lines.join("\n");
+}
+
+/** Removes everything the e2e stack made: its resources, its retained volumes, the copy and its state. */
+export function destroyWorld(world: World): void {
+  pulumi(world, ["destroy", "--yes", "--skip-preview"]);
+  for (const name of docker(["ps", "-aq", "--filter", `label=platform.stack=${STACK}`]).stdout.split("\n").filter(Boolean)) docker(["rm", "-f", name]);
+  for (const name of docker(["volume", "ls", "-q", "--filter", `label=platform.stack=${STACK}`]).stdout.split("\n").filter(Boolean)) docker(["volume", "rm", "-f", name]);
+  for (const name of docker(["network", "ls", "-q", "--filter", `label=platform.stack=${STACK}`]).stdout.split("\n").filter(Boolean)) docker(["network", "rm", name]);
+  rmSync(world.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,185 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  addTenant, addresses, canConnect, containers, createWorld, DASHBOARD_PORT, destroyWorld, diagnostics, docker, edgeContainer, expectOk, get,
+  httpFrom, IMAGES, pulumi, pulumiAsync, readTenant, removeTenant, REPO, requestLoop, STACK, tenantHost, up, type World,
+} from "./harness";
+
+// The nine behaviours of the real-engine issue, in one ordered run against one stack (each `pulumi up` costs
+// tens of seconds, so the steps build on each other). A failing step prints the stack's containers and logs.
+let world: World;
+let failures = 0;
+
+beforeAll(() => {
+  world = createWorld();
+}, 120_000);
+
+afterEach((context) => {
+  if (context.task.result?.state === "fail") {
+    failures += 1;
+    console.error(`\n===== ${context.task.name}: containers and logs =====\n${diagnostics()}`);
+  }
+});
+
+afterAll(() => {
+  if (world && (!process.env.E2E_KEEP || failures === 0)) destroyWorld(world);
+  else if (world) console.error(`E2E_KEEP: left stack ${STACK} in ${world.dir}`);
+}, 300_000);
+
+const LOAD = { perSecond: 25, minimum: 600 };
+const edgeState = () => docker(["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", edgeContainer()]).stdout;
+
+describe("the platform on a real Docker engine", () => {
+  it("1. up: every routed service answers through Traefik", async () => {
+    expectOk(up(world), "pulumi up");
+    for (const tenant of ["alpha", "beta"]) {
+      const answer = await get(tenantHost(tenant));
+      expect(answer.status, `${tenant}: ${answer.body}`).toBe(200);
+    }
+    const db = await get(tenantHost("alpha"), "/db");
+    expect(db.status, db.body).toBe(200);
+  });
+
+  it("2. a second preview reports no changes", () => {
+    const preview = pulumi(world, ["preview", "--expect-no-changes", "--diff"]);
+    expect(preview.status, `${preview.stdout}\n${preview.stderr}`).toBe(0);
+  });
+
+  it("3. tenants reach neither each other nor Traefik's own endpoints; Traefik reaches no database", async () => {
+    const alpha = containers({ tenant: "alpha", service: "web" })[0]!;
+    const betaWeb = containers({ tenant: "beta", service: "web" });
+    const betaDb = `platform-${STACK}-beta-postgres`;
+    const alphaDb = `platform-${STACK}-alpha-postgres`;
+    expect(betaWeb).toHaveLength(2);
+
+    for (const target of [...betaWeb, betaDb]) {
+      expect(canConnect(alpha, target, target === betaDb ? 5432 : 8080), `alpha -> ${target} by name`).toBe(false);
+      for (const ip of Object.values(addresses(target)))
+        expect(canConnect(alpha, ip, target === betaDb ? 5432 : 8080), `alpha -> ${target} at ${ip}`).toBe(false);
+    }
+    expect(canConnect(alpha, "postgres", 5432), "alpha -> its own database").toBe(true);
+
+    const edge = edgeContainer();
+    for (const db of [alphaDb, betaDb])
+      for (const ip of Object.values(addresses(db))) expect(canConnect(edge, ip, 5432), `Traefik -> ${db} at ${ip}`).toBe(false);
+
+    // Traefik's address on alpha's ingress network: only the routed entrypoint answers.
+    const edgeIps = addresses(edge);
+    const shared = Object.entries(edgeIps).find(([network]) => network === `platform-${STACK}-alpha-ingress-local`);
+    expect(shared, `Traefik on alpha's ingress network: ${JSON.stringify(edgeIps)}`).toBeDefined();
+    const edgeIp = shared![1];
+    for (const [port, urlPath] of [[8082, "/api/http/services"], [8082, "/ping"], [8080, "/api/http/services"], [8080, "/dashboard/"], [8080, "/ping"], [8082, "/metrics"], [8080, "/metrics"]] as const) {
+      const answer = httpFrom(alpha, `http://${edgeIp}:${port}${urlPath}`);
+      expect(answer.ok, `alpha -> Traefik :${port}${urlPath}: ${answer.output}`).toBe(false);
+    }
+    expect(docker(["inspect", "-f", "{{.State.Health.Status}}", edge]).stdout).toBe("healthy");
+    // The dashboard still works from the host's loopback (an SSH tunnel's end).
+    const dashboard = await get("localhost", "/api/http/routers", 5000, DASHBOARD_PORT);
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.body).toContain("alpha-web");
+  });
+
+  it("7. a bad tenant file fails the preview and the update with the validation error, changing nothing", () => {
+    const before = containers();
+    const good = readTenant(world, "alpha.yaml");
+    addTenant(world, "alpha.yaml", good.replace("port: 8080", "port: web"));
+    try {
+      for (const args of [["preview"], ["up", "--yes", "--skip-preview"]]) {
+        const run = pulumi(world, args);
+        expect(run.status).not.toBe(0);
+        expect(`${run.stdout}${run.stderr}`).toMatch(/alpha\.yaml:\d+:\d+ services\.web\.port: /);
+        expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at .*\(.*\.ts:\d+:\d+\)/);
+      }
+      expect(containers()).toEqual(before);
+    } finally {
+      addTenant(world, "alpha.yaml", good);
+    }
+  });
+
+  it("4. adding a tenant creates only that tenant's resources and leaves Traefik running as it was", async () => {
+    const edgeBefore = edgeState();
+    addTenant(world, "gamma.yaml", readFileSync(path.join(REPO, "test/e2e/extra/gamma.yaml"), "utf8"));
+    const preview = pulumi(world, ["preview", "--json"]);
+    expectOk(preview, "pulumi preview");
+    const steps = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== "same");
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps) {
+      expect(step.op, step.urn).toBe("create");
+      expect(step.urn, step.urn).toMatch(/gamma/);
+    }
+    expectOk(up(world), "pulumi up");
+    expect((await get(tenantHost("gamma"))).status).toBe(200);
+    expect(edgeState()).toBe(edgeBefore);
+  });
+
+  it("5. an image change drops no request", async () => {
+    const change = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
+    addTenant(world, "alpha.yaml", readTenant(world, "alpha.yaml").replace(IMAGES.v1, IMAGES.v2));
+    const load = await requestLoop(tenantHost("alpha"), LOAD.perSecond, LOAD.minimum, change.then(async (r) => expectOk(r, "pulumi up")));
+    expectOk(await change, "pulumi up");
+    expect(load.sent).toBeGreaterThanOrEqual(LOAD.minimum);
+    expect(load.failed, JSON.stringify(load.failed.slice(0, 10))).toEqual([]);
+    expect((await get(tenantHost("alpha"))).body).toMatch(/version 2/);
+  });
+
+  it("8. an image that never gets healthy fails the update, names the service, and the old containers keep serving", async () => {
+    addTenant(world, "alpha.yaml", readTenant(world, "alpha.yaml").replace(IMAGES.v2, IMAGES.broken));
+    const broken = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
+    const load = await requestLoop(tenantHost("alpha"), LOAD.perSecond, LOAD.minimum, broken);
+    const run = await broken;
+    expect(run.status).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`).toMatch(/alpha-web/);
+    expect(load.failed, JSON.stringify(load.failed.slice(0, 10))).toEqual([]);
+    expect((await get(tenantHost("alpha"))).body).toMatch(/version 2/);
+
+    addTenant(world, "alpha.yaml", readTenant(world, "alpha.yaml").replace(IMAGES.broken, IMAGES.v1));
+    expectOk(up(world), "pulumi up with a good image");
+    expect((await get(tenantHost("alpha"))).body).toMatch(/version 1/);
+  });
+
+  it("6 and 9. data survives a database replacement and the tenant file's removal; Postgres stops cleanly", async () => {
+    const written = await get(tenantHost("alpha"), "/db");
+    expect(written.status, written.body).toBe(200);
+    const rows = Number(/count[^0-9]*([0-9]+)/.exec(written.body)?.[1]);
+    expect(rows).toBeGreaterThan(0);
+
+    // Replace the database container; follow the old one's log until it is gone.
+    const database = `platform-${STACK}-alpha-postgres`;
+    const oldLog = followLogs(database);
+    const urn = pulumi(world, ["stack", "--show-urns"]).stdout.split("\n").map((l) => /URN: (\S+)/.exec(l)?.[1]).find((u) => u?.endsWith("docker:index/container:Container::alpha-postgres"));
+    expect(urn).toBeDefined();
+    expectOk(pulumi(world, ["up", "--yes", "--skip-preview", "--replace", urn!]), "pulumi up --replace (database)");
+    const stopped = await oldLog;
+    expect(stopped, stopped.slice(-2000)).toMatch(/database system is shut down/);
+    const logs = docker(["logs", database]);
+    const started = `${logs.stdout}\n${logs.stderr}`;
+    expect(started).toMatch(/database system was shut down at/);
+    expect(started).not.toMatch(/not properly shut down|automatic recovery in progress/);
+    expect((await get(tenantHost("alpha"), "/db/read")).body).toMatch(new RegExp(`count[^0-9]*${rows}\\b`));
+
+    // Remove the tenant file, deploy, re-add it: a new password on the retained volume, the old rows.
+    const file = readTenant(world, "alpha.yaml");
+    removeTenant(world, "alpha.yaml");
+    expectOk(up(world), "pulumi up without alpha");
+    expect(containers({ tenant: "alpha" })).toEqual([]);
+    expect(docker(["volume", "inspect", `platform-${STACK}-alpha-pgdata-pg15`]).status).toBe(0);
+    addTenant(world, "alpha.yaml", file);
+    expectOk(up(world), "pulumi up with alpha again");
+    const read = await get(tenantHost("alpha"), "/db/read");
+    expect(read.status, read.body).toBe(200);
+    expect(read.body).toMatch(new RegExp(`count[^0-9]*${rows}\\b`));
+  });
+});
+
+/** The container's log from now until it stops existing (docker logs -f ends when the container goes). */
+function followLogs(container: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn("docker", ["logs", "-f", "--since", "0s", container]);
+    let text = "";
+    child.stdout.on("data", (c: Buffer) => (text += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (text += c.toString()));
+    child.on("close", () => resolve(text));
+  });
+}
