@@ -3,15 +3,31 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { HealthcheckPlan } from "../model/tenant-plan";
 import type { Resources } from "../stacks/definition";
 
-/** Settings every platform container shares: limits in Docker's units, restart policy and bounded logs. */
+/**
+ * Settings every platform container shares: limits in Docker's units, restart policy and bounded logs. No swap
+ * (`memorySwap` = `memory`): Docker's default of twice the memory would let a tenant page past its limit, and the
+ * provider reads the engine's value back, so leaving it unset shows as a change on every preview.
+ */
 export function containerBasics(resources: Resources) {
+  const memory = Math.max(6, Math.ceil(resources.memoryBytes / 1024 ** 2));
   return {
-    cpus: String(resources.cpus),
-    memory: Math.max(6, Math.ceil(resources.memoryBytes / 1024 ** 2)),
+    cpus: dockerCpus(resources.cpus),
+    memory,
+    memorySwap: memory,
     restart: "unless-stopped",
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
   };
+}
+
+/**
+ * CPUs as the docker provider reads them back from the engine (1 → "1.0", 0.25 → "0.25"). `cpus` forces a
+ * replacement when it changes, so writing "1" would replace the container on every `pulumi up`.
+ */
+export function dockerCpus(cpus: number): string {
+  const nano = Math.round(cpus * 1e9);
+  if (nano % 1e9 === 0) return `${nano / 1e9}.0`;
+  return (nano / 1e9).toFixed(9).replace(/0+$/, "");
 }
 
 /**

@@ -4,7 +4,7 @@ import { stringify } from "yaml";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../stacks/definition";
-import { containerImage, stopSettings } from "./container-settings";
+import { containerImage, dockerCpus, stopSettings } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
 export interface EdgeArgs {
@@ -17,7 +17,7 @@ export interface EdgeArgs {
 
 const DYNAMIC_CONFIG_PATH = "/etc/traefik/dynamic/platform.yml";
 const ACME_STORAGE = "/acme/acme.json";
-const EDGE_LIMITS = { cpus: "1", memoryMb: 512 };
+const EDGE_LIMITS = { cpus: 1, memoryMb: 512 };
 
 /**
  * Traefik's own endpoints (API, ping) listen on the container's loopback only: no tenant network, and not the host,
@@ -91,8 +91,9 @@ export class Edge extends pulumi.ComponentResource {
         waitTimeout: 60,
         restart: "unless-stopped",
         ...stopSettings("edge"),
-        cpus: EDGE_LIMITS.cpus,
+        cpus: dockerCpus(EDGE_LIMITS.cpus),
         memory: EDGE_LIMITS.memoryMb,
+        memorySwap: EDGE_LIMITS.memoryMb,
         logDriver: "json-file",
         logOpts: { "max-size": "20m", "max-file": "5" },
         labels,

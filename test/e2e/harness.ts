@@ -173,9 +173,25 @@ export function addresses(container: string): Record<string, string> {
   return Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, { IPAddress: string }>).map(([name, n]) => [name, n.IPAddress]));
 }
 
-/** Whether a TCP connection from inside `from` to host:port succeeds (busybox nc, 2s). */
+/**
+ * Whether a TCP connection from inside `from` to host:port opens (2s). The probe is the demo app's `connect` mode
+ * run in `from`'s network namespace, so it works whatever image `from` runs. Only names and addresses of this
+ * engine's own networks are probed: anything else would leave the machine.
+ */
 export function canConnect(from: string, host: string, port: number): boolean {
-  return docker(["exec", from, "nc", "-z", "-w", "2", host, String(port)]).status === 0;
+  if (/^[0-9.]+$/.test(host) && !onLocalNetwork(host)) throw new Error(`refusing to probe ${host}: not on a local Docker network`);
+  return docker(["run", "--rm", "--network", `container:${from}`, "--entrypoint", "demo-app", PROBE_IMAGE, "connect", `${host}:${port}`]).status === 0;
+}
+const PROBE_IMAGE = "platform-local/demo-app:1";
+
+function onLocalNetwork(ip: string): boolean {
+  const subnets = docker(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", ...docker(["network", "ls", "-q"]).stdout.split("\n")]).stdout;
+  const toNumber = (a: string) => a.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+  return subnets.split(/\s+/).filter((s) => /^[0-9.]+\/[0-9]+$/.test(s)).some((subnet) => {
+    const [base, bits] = subnet.split("/") as [string, string];
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(toNumber(ip) / size) === Math.floor(toNumber(base) / size);
+  });
 }
 
 /** An HTTP GET from inside a container; the status line or the client's error. */
