@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import type { HealthcheckPlan } from "../model/tenant-plan";
+import { parseDurationMs } from "../model/units";
 import type { Resources } from "../stacks/definition";
 
 /**
@@ -58,6 +59,17 @@ export function healthcheckSettings(plan: HealthcheckPlan, startInterval: boolea
     startPeriod: plan.startPeriod,
     ...(startInterval ? { startInterval: "1s" } : {}),
   };
+}
+
+/**
+ * How long `wait` gives a new container to report healthy: its start period plus every probe Docker makes before
+ * it would call it unhealthy, and a margin. A broken image fails the deployment in about that time instead of a
+ * fixed few minutes (the provider does not stop waiting when the container turns unhealthy).
+ */
+export function healthGateSeconds(plan: HealthcheckPlan): number {
+  const seconds = (duration: string) => parseDurationMs(duration) / 1000;
+  const probes = (plan.retries + 1) * (seconds(plan.interval) + seconds(plan.timeout));
+  return Math.ceil(seconds(plan.startPeriod) + probes + 15);
 }
 
 /**

@@ -1,11 +1,14 @@
 import * as command from "@pulumi/command";
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { LABEL } from "../model/naming";
 import { EDGE_INTERNAL_ADDRESS } from "./edge";
 
 export interface RolloutGateArgs {
   /** The Docker host (DOCKER_HOST) Traefik runs on. */
   hostUrl: string;
+  /** Labels that find every container of this service, current or replaced. */
+  owner: { stack: string; tenant: string; service: string };
   edgeContainerName: string;
   /** Traefik's name for the service's load balancer, with its provider (`acme-web@docker`). */
   traefikService: string;
@@ -28,8 +31,13 @@ export const ROLLOUT_SETTLE_SECONDS = "0.6";
 /**
  * Zero-downtime switch for a routed service. Its inputs are the addresses of the service's current containers, so
  * Pulumi updates it after creating replacements and before deleting the replaced containers (create-before-delete
- * deletes last). It waits until Traefik's load balancer contains every new container: only then may the old ones
- * stop. Without it, an old container could stop before Traefik knew of its replacement.
+ * deletes last). It
+ * 1. waits until Traefik's load balancer holds every new container;
+ * 2. drains the replaced ones: Traefik's Docker provider learns of a stopped container only after its address is
+ *    gone, and requests dialled in between hang. So the gate pauses each replaced container (Traefik skips
+ *    containers that are not running), makes Traefik re-read the engine (any container start does), waits until the
+ *    load balancer no longer lists it and unpauses it: requests that reached it meanwhile were only delayed. When
+ *    Pulumi then stops it, nothing is routed there any more and its in-flight requests finish.
  */
 export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent: pulumi.Resource }): command.local.Command {
   const servers = pulumi
@@ -47,6 +55,9 @@ export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent:
       environment: {
         DOCKER_HOST: args.hostUrl,
         EDGE: args.edgeContainerName,
+        OWNER: `label=${LABEL.stack}=${args.owner.stack},label=${LABEL.tenant}=${args.owner.tenant},label=${LABEL.service}=${args.owner.service}`,
+        NETWORK: args.ingressNetworkName,
+        PORT: String(args.port),
         INTERNAL: EDGE_INTERNAL_ADDRESS,
         SERVICE: args.traefikService,
         SERVERS: servers,
@@ -59,20 +70,43 @@ export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent:
   );
 }
 
-/** Polls Traefik's API (on its loopback, through `docker exec`) until the service lists every server in SERVERS. */
+/**
+ * Polls Traefik's API (on its loopback, through `docker exec`) until the service lists every server in SERVERS,
+ * then drains the service's other containers (see rolloutGate).
+ */
 export const WAIT_FOR_TRAEFIK = `set -u
 deadline=$(( $(date +%s) + TIMEOUT ))
-while :; do
-  body=$(docker exec "$EDGE" wget -qO- "http://$INTERNAL/api/http/services/$SERVICE" 2>/dev/null) || body=""
-  missing=""
-  for server in $SERVERS; do
-    case "$body" in *"\\"$server\\""*) ;; *) missing="$missing $server" ;; esac
+routes() { docker exec "$EDGE" wget -qO- "http://$INTERNAL/api/http/services/$SERVICE" 2>/dev/null || true; }
+# until_routed <yes|no> <servers...>: waits until Traefik lists all (yes) or none (no) of the servers.
+until_routed() {
+  want="$1"; shift
+  while :; do
+    body=$(routes); pending=""
+    for server in "$@"; do
+      case "$body" in *"\"$server\""*) listed=yes ;; *) listed=no ;; esac
+      [ "$listed" = "$want" ] || pending="$pending $server"
+    done
+    [ -z "$pending" ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "Traefik ($EDGE) still $( [ "$want" = yes ] && echo "does not route" || echo "routes" ) $SERVICE to$pending after \${TIMEOUT}s" >&2
+      exit 1
+    fi
+    sleep 0.2
   done
-  [ -z "$missing" ] && break
-  if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "Traefik ($EDGE) does not route $SERVICE to$missing after \${TIMEOUT}s" >&2
-    exit 1
-  fi
-  sleep 0.2
+}
+until_routed yes $SERVERS
+
+filters=""; for f in $(echo "$OWNER" | tr , ' '); do filters="$filters --filter $f"; done
+replaced=""; drained=""
+for id in $(docker ps -q $filters); do
+  ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \"$NETWORK\"}}{{.IPAddress}}{{end}}" "$id")
+  case " $SERVERS " in *" http://$ip:$PORT "*) ;; *) [ -n "$ip" ] && replaced="$replaced $id" && drained="$drained http://$ip:$PORT" ;; esac
 done
+if [ -n "$replaced" ]; then
+  docker pause $replaced >/dev/null
+  trap 'docker unpause $replaced >/dev/null 2>&1' EXIT
+  # Traefik re-reads the engine on container events; a throw-away container of its own image makes one.
+  docker run --rm --network none "$(docker inspect -f '{{.Config.Image}}' "$EDGE")" version >/dev/null
+  until_routed no $drained
+fi
 sleep "$SETTLE"`;

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import type { ServicePlan } from "../model/tenant-plan";
 import { traefikLabels, traefikServiceName } from "../model/traefik-labels";
-import { containerBasics, containerImage, healthcheckSettings, stopSettings } from "./container-settings";
+import { containerBasics, containerImage, healthcheckSettings, healthGateSeconds, stopSettings } from "./container-settings";
 import { rolloutGate } from "./rollout-gate";
 import { resourceOptions } from "./resource-options";
 
@@ -57,7 +57,7 @@ export class Service extends pulumi.ComponentResource {
                 healthcheck: healthcheckSettings(plan.healthcheck, args.healthcheckStartInterval),
                 // The replacement must be healthy before the old container is removed.
                 wait: true,
-                waitTimeout: 180,
+                waitTimeout: healthGateSeconds(plan.healthcheck),
               }
             : {}),
           ...stopSettings("app"),
@@ -70,6 +70,7 @@ export class Service extends pulumi.ComponentResource {
     if (args.ingressNetworkName && args.edge && plan.port !== undefined) {
       rolloutGate(resourceNames.rolloutGate(tenant, plan.name), {
         hostUrl: args.edge.hostUrl,
+        owner: { stack, tenant, service: plan.name },
         edgeContainerName: args.edge.containerName,
         traefikService: `${traefikServiceName(tenant, plan.name)}@docker`,
         containers: this.containers,

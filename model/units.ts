@@ -19,7 +19,18 @@ export function parseDurationMs(text: string): number {
   return total;
 }
 
-/** Docker's healthcheck API takes durations in nanoseconds. */
+/**
+ * A duration as Go's time.Duration prints it ("1s", "1m30s", "1h0m0s", "500ms", "1.5s"): the form the docker
+ * provider reads back from the engine, so an unchanged health check never shows as a change.
+ */
 export function durationToDockerString(text: string): string {
-  return `${parseDurationMs(text)}ms`;
+  const ms = parseDurationMs(text);
+  if (ms === 0) return "0s";
+  if (ms < 1000) return `${ms}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = ((ms % 60_000) / 1000).toString();
+  if (hours > 0) return `${hours}h${minutes}m${seconds}s`;
+  if (minutes > 0) return `${minutes}m${seconds}s`;
+  return `${seconds}s`;
 }

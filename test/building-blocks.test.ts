@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { containerBasics, dockerCpus, stopSettings } from "../components/container-settings";
 import { dynamicConfig, traefikArguments } from "../components/edge";
+import { durationToDockerString } from "../model/units";
 import { isPinned, parseImageRef } from "../model/image-ref";
 import { generatedHost } from "../model/naming";
 import type { ServicePlan } from "../model/tenant-plan";
@@ -76,5 +78,57 @@ describe("Traefik", () => {
     expect(args).toContain("--certificatesresolvers.letsencrypt.acme.storage=/acme/acme.json");
     expect(args).toContain("--accesslog=true");
     expect(dynamicConfig([])).toContain("stsSeconds: 31536000");
+  });
+});
+
+describe("container settings match what the engine reports back", () => {
+  it("CPUs are written as the provider reads them, so an unchanged limit never replaces a container", () => {
+    expect(dockerCpus(1)).toBe("1.0");
+    expect(dockerCpus(2)).toBe("2.0");
+    expect(dockerCpus(0.5)).toBe("0.5");
+    expect(dockerCpus(0.25)).toBe("0.25");
+    expect(dockerCpus(1.5)).toBe("1.5");
+  });
+
+  it("containers get no swap beyond their memory limit", () => {
+    const basics = containerBasics({ cpus: 0.5, memoryBytes: 256 * 1024 ** 2 });
+    expect(basics.memorySwap).toBe(basics.memory);
+  });
+
+  it("every kind of container is stopped gracefully on delete, with the same grace as any other stop", () => {
+    for (const kind of ["database", "app", "cache", "edge"] as const) {
+      const settings = stopSettings(kind);
+      expect(settings.destroyGraceSeconds, kind).toBeGreaterThan(0);
+      expect(settings.destroyGraceSeconds).toBe(settings.stopTimeout);
+    }
+    expect(stopSettings("database").destroyGraceSeconds).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe("Traefik's own endpoints", () => {
+  it("API and ping listen on the container's loopback; nothing phones home", () => {
+    const args = traefikArguments(production);
+    expect(args).toContain("--entrypoints.traefik.address=127.0.0.1:8082");
+    expect(args).toContain("--global.checkNewVersion=false");
+    expect(args).toContain("--global.sendAnonymousUsage=false");
+    expect(args.some((a) => a.startsWith("--entrypoints.") && a.includes(":8080") && !a.startsWith("--entrypoints.dashboard"))).toBe(false);
+  });
+
+  it("the dashboard router admits only the edge network's gateway and the loopback", () => {
+    const config = dynamicConfig(["10.1.2.1"]);
+    expect(config).toContain("10.1.2.1/32");
+    expect(config).toContain("api@internal");
+    expect(dynamicConfig([])).not.toContain("api@internal");
+  });
+});
+
+describe("health-check durations", () => {
+  it("are written as Go prints them, the form the engine reports back", () => {
+    expect(durationToDockerString("1000ms")).toBe("1s");
+    expect(durationToDockerString("10s")).toBe("10s");
+    expect(durationToDockerString("90s")).toBe("1m30s");
+    expect(durationToDockerString("1h")).toBe("1h0m0s");
+    expect(durationToDockerString("1500ms")).toBe("1.5s");
+    expect(durationToDockerString("250ms")).toBe("250ms");
   });
 });
