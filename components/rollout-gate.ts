@@ -99,7 +99,7 @@ until_routed yes $SERVERS
 filters=""; for f in $(echo "$OWNER" | tr , ' '); do filters="$filters --filter $f"; done
 replaced=""; drained=""
 for id in $(docker ps -q $filters); do
-  ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \"$NETWORK\"}}{{.IPAddress}}{{end}}" "$id")
+  ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \\"$NETWORK\\"}}{{.IPAddress}}{{end}}" "$id")
   case " $SERVERS " in *" http://$ip:$PORT "*) ;; *) [ -n "$ip" ] && replaced="$replaced $id" && drained="$drained http://$ip:$PORT" ;; esac
 done
 if [ -n "$replaced" ]; then
