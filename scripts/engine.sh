@@ -16,16 +16,19 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 export GOFLAGS="${GOFLAGS:--mod=mod}"
 
-# sources_hash <module dir>: changes whenever anything that goes into the module's binaries changes.
+# sources_hash <module dir> <package>: changes whenever anything that goes into the binary changes. Our own
+# packages: the module's Go files; a dependency's command (the pulumi CLI): only go.mod and go.sum.
 sources_hash() {
-  (cd "$1" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) ! -name '*_test.go' -print0 | sort -z | xargs -0 sha256sum; go version) | sha256sum | cut -c1-16
+  local pattern='*.go'
+  [[ "$2" == ./* ]] || pattern='go.mod'
+  (cd "$1" && find . -type f \( -name "$pattern" -o -name 'go.mod' -o -name 'go.sum' \) ! -name '*_test.go' -print0 | sort -z | xargs -0 sha256sum; go version; echo "$3") | sha256sum | cut -c1-16
 }
 
 # build <module dir> <binary> <package> [ldflags]
 build() {
   local module="$1" name="$2" package="$3" ldflags="${4:-}"
   local stamp="$BIN/.$name.stamp" hash started
-  hash="$(sources_hash "$module")"
+  hash="$(sources_hash "$module" "$package" "$ldflags")"
   if [[ -x "$BIN/$name" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
     echo "engine: $name is up to date"
     return

@@ -1,0 +1,135 @@
+import { spawn } from "node:child_process";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import {
+  addTenant, createWorld, destroyWorld, docker, expectOk, get, pulumi, pulumiAsync, tenantHost, up, type World,
+} from "../test/e2e/harness";
+
+/**
+ * `npm run bench:real-engine`: what a deployment costs on a real engine (the e2e stack's configuration, our
+ * toolchain or the official one), for BENCH_TENANTS (default 10,100) web tenants. Writes bench/REAL-ENGINE.md.
+ * Loopback only; every loop is bounded. Takes about 15 minutes for 10 and 100 tenants on 2 cores.
+ */
+
+const SIZES = (process.env.BENCH_TENANTS ?? "10,100").split(",").map(Number);
+const OUT = path.join(__dirname, "REAL-ENGINE.md");
+
+const tenantFile = (name: string, tag: string) => `name: ${name}
+services:
+  web:
+    image: registry.example.com/e2e/demo:${tag}
+    port: 8080
+    routes: []
+    healthcheck: { path: /health, interval: 1s, timeout: 2s, retries: 3, startPeriod: 30s }
+`;
+
+interface Row { tenants: number; upAll: number; preview: number; previewPeakMb: number; newTenant: number; imageChange: number; edgeFirst: number; edgeAll: number }
+
+async function measure(tenants: number): Promise<Row> {
+  const world = createWorld();
+  try {
+    for (const file of readdirSync(world.tenantsDir)) rmSync(path.join(world.tenantsDir, file));
+    const names = Array.from({ length: tenants }, (_, i) => `t${String(i).padStart(3, "0")}`);
+    for (const name of names) addTenant(world, `${name}.yaml`, tenantFile(name, "1"));
+    const upAll = await timed(async () => expectOk(up(world), "pulumi up (all tenants)"));
+
+    addTenant(world, "newcomer.yaml", tenantFile("newcomer", "1"));
+    const { seconds: preview, peakMb: previewPeakMb } = await withPeakMemory(() => pulumiAsync(world, ["preview"]));
+    const newTenant = await timed(async () => {
+      expectOk(up(world), "pulumi up (one new tenant)");
+      await until(async () => (await get(tenantHost("newcomer"))).status === 200, 60);
+    });
+    addTenant(world, "newcomer.yaml", tenantFile("newcomer", "2"));
+    const imageChange = await timed(async () => expectOk(up(world), "pulumi up (one image change)"));
+
+    const outage = await edgeReplacementOutage(world, [...names, "newcomer"]);
+    return { tenants, upAll, preview, previewPeakMb, newTenant, imageChange, ...outage };
+  } finally {
+    destroyWorld(world);
+  }
+}
+
+/** Replaces Traefik (a new image tag of the same build) while every tenant is probed in turn. */
+async function edgeReplacementOutage(world: World, names: string[]): Promise<{ edgeFirst: number; edgeAll: number }> {
+  const image = docker(["inspect", "-f", "{{.Config.Image}}", "platform-e2e-traefik"]).stdout;
+  docker(["tag", image, `${image}-bench`]);
+  expectOk(pulumi(world, ["config", "set", "--path", "platform:edge.image", `${image}-bench`]), "pulumi config set");
+  const replacing = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
+  let outageStart: number | undefined;
+  const back = new Map<string, number>();
+  const started = Date.now();
+  while (back.size < names.length && Date.now() - started < 300_000) {
+    for (const name of names) {
+      if (back.has(name)) continue;
+      const ok = await get(tenantHost(name), "/", 1000).then((a) => a.status === 200, () => false);
+      const now = Date.now();
+      if (!ok && outageStart === undefined) outageStart = now;
+      if (ok && outageStart !== undefined) back.set(name, now);
+    }
+  }
+  expectOk(await replacing, "pulumi up (edge replaced)");
+  docker(["rmi", `${image}-bench`]);
+  if (outageStart === undefined) return { edgeFirst: 0, edgeAll: 0 };
+  const times = [...back.values()].map((t) => (t - outageStart!) / 1000);
+  return { edgeFirst: Math.min(...times), edgeAll: Math.max(...times) };
+}
+
+async function timed(work: () => Promise<void>): Promise<number> {
+  const started = Date.now();
+  await work();
+  return (Date.now() - started) / 1000;
+}
+
+/** Peak resident memory of this process's children (the pulumi CLI, language host, node and plugins), sampled. */
+async function withPeakMemory(work: () => Promise<{ status: number }>): Promise<{ seconds: number; peakMb: number }> {
+  let peak = 0;
+  const sampler = setInterval(() => {
+    const ps = spawn("sh", ["-c", `ps -o rss= --ppid ${process.pid}; for p in $(pgrep -P ${process.pid}); do ps -o rss= --ppid $p; for q in $(pgrep -P $p); do ps -o rss= --ppid $q; done; done`]);
+    let out = "";
+    ps.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    ps.on("close", () => (peak = Math.max(peak, out.split(/\s+/).filter(Boolean).reduce((sum, kb) => sum + Number(kb), 0))));
+  }, 200);
+  const started = Date.now();
+  const result = await work();
+  clearInterval(sampler);
+  if (result.status !== 0) throw new Error("pulumi preview failed");
+  return { seconds: (Date.now() - started) / 1000, peakMb: Math.round(peak / 1024) };
+}
+
+async function until(check: () => Promise<boolean>, seconds: number): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not ready after ${seconds}s`);
+}
+
+async function main() {
+  const rows: Row[] = [];
+  for (const size of SIZES) {
+    console.log(`bench: ${size} tenants`);
+    rows.push(await measure(size));
+    console.log(JSON.stringify(rows.at(-1)));
+  }
+  const table = rows.map((r) =>
+    `| ${r.tenants} | ${r.upAll.toFixed(0)} s | ${r.preview.toFixed(1)} s | ${r.previewPeakMb} MB | ${r.newTenant.toFixed(1)} s | ${r.imageChange.toFixed(1)} s | ${r.edgeFirst.toFixed(1)} s | ${r.edgeAll.toFixed(1)} s |`,
+  );
+  writeFileSync(OUT, `${HEADER}\n| tenants | up, all | preview, one tenant added | its peak memory | up of that tenant until it answers | one image change | Traefik replaced: first tenant back | all tenants back |\n|---|---|---|---|---|---|---|---|\n${table.join("\n")}\n\n${FOOTER}`);
+  console.log(`bench: wrote ${OUT}`);
+}
+
+const HEADER = `# Real-engine figures
+
+Written by \`npm run bench:real-engine\` (bench/real-engine.ts) on ${new Date().toISOString().slice(0, 10)}: the e2e stack's
+configuration (dev settings, Docker Engine ${docker(["version", "-f", "{{.Server.Version}}"]).stdout}, ${process.env.BENCH_TOOLCHAIN ?? "toolchain from .engine/bin"}) on a
+2-core machine, with generated web-only tenants (demo app, 1 s health checks). \`npm run bench\` does not touch this file.
+`;
+const FOOTER = `"Traefik replaced" changes the edge image tag and measures, from the first failed request, when the first and
+the last tenant answer again (every tenant probed in turn through the edge, 1 s timeout per request).
+`;
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
