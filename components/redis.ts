@@ -6,6 +6,9 @@ import { containerBasics, containerImage, stopSettings } from "./container-setti
 import { resourceOptions } from "./resource-options";
 
 export const CACHE_ALIAS = "redis";
+const CACHE_CONFIG_PATH = "/etc/platform/redis.conf";
+/** A cache: no snapshots, no append-only file. */
+export const CACHE_CONFIG = 'save ""\nappendonly no\nprotected-mode no\nbind * -::*\n';
 
 export interface RedisArgs {
   stack: string;
@@ -30,7 +33,10 @@ export class Redis extends pulumi.ComponentResource {
       {
         name: dockerNames.cacheContainer(stack, tenant),
         image,
-        command: ["redis-server", "--save", "", "--appendonly", "no"],
+        // A config file rather than `--save ""`: the provider refuses an empty command argument. Reachable only on
+        // the tenant's internal data network, so it listens everywhere without protected mode.
+        command: ["redis-server", CACHE_CONFIG_PATH],
+        uploads: [{ file: CACHE_CONFIG_PATH, content: CACHE_CONFIG }],
         networksAdvanced: [{ name: args.network, aliases: [CACHE_ALIAS] }],
         healthcheck: { tests: ["CMD", "redis-cli", "ping"], interval: "5s", timeout: "3s", retries: 5, startPeriod: "5s" },
         wait: true,
