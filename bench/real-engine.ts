@@ -80,20 +80,39 @@ async function timed(work: () => Promise<void>): Promise<number> {
   return (Date.now() - started) / 1000;
 }
 
-/** Peak resident memory of this process's children (the pulumi CLI, language host, node and plugins), sampled. */
+/**
+ * Peak resident memory of this process's descendants (the pulumi CLI, language host, node and plugins): one `ps` of
+ * every process per tick, never two at once, the tree summed here.
+ */
 async function withPeakMemory(work: () => Promise<{ status: number }>): Promise<{ seconds: number; peakMb: number }> {
-  let peak = 0;
+  let peakKb = 0;
+  let sampling = false;
   const sampler = setInterval(() => {
-    const ps = spawn("sh", ["-c", `ps -o rss= --ppid ${process.pid}; for p in $(pgrep -P ${process.pid}); do ps -o rss= --ppid $p; for q in $(pgrep -P $p); do ps -o rss= --ppid $q; done; done`]);
+    if (sampling) return;
+    sampling = true;
+    const ps = spawn("ps", ["-e", "-o", "pid=,ppid=,rss="]);
     let out = "";
     ps.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    ps.on("close", () => (peak = Math.max(peak, out.split(/\s+/).filter(Boolean).reduce((sum, kb) => sum + Number(kb), 0))));
-  }, 200);
+    ps.on("close", () => {
+      sampling = false;
+      const rows = out.trim().split("\n").map((line) => line.trim().split(/\s+/).map(Number) as [number, number, number]);
+      const inTree = new Set([process.pid]);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [pid, ppid] of rows) if (inTree.has(ppid) && !inTree.has(pid)) (inTree.add(pid), (grew = true));
+      }
+      const kb = rows.filter(([pid]) => pid !== process.pid && inTree.has(pid)).reduce((sum, [, , rss]) => sum + rss, 0);
+      peakKb = Math.max(peakKb, kb);
+    });
+  }, 250);
   const started = Date.now();
-  const result = await work();
-  clearInterval(sampler);
-  if (result.status !== 0) throw new Error("pulumi preview failed");
-  return { seconds: (Date.now() - started) / 1000, peakMb: Math.round(peak / 1024) };
+  try {
+    const result = await work();
+    if (result.status !== 0) throw new Error("pulumi preview failed");
+    return { seconds: (Date.now() - started) / 1000, peakMb: Math.round(peakKb / 1024) };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 async function until(check: () => Promise<boolean>, seconds: number): Promise<void> {
