@@ -2,13 +2,14 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { DATABASE_ENDPOINT } from "../model/platform-env";
 import type { DatabasePlan } from "../model/tenant-plan";
 import { containerBasics, containerImage, stopSettings } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
-export const DATABASE_USER = "app";
-export const DATABASE_NAME = "app";
-export const DATABASE_ALIAS = "postgres";
+export const DATABASE_USER = DATABASE_ENDPOINT.user;
+export const DATABASE_NAME = DATABASE_ENDPOINT.database;
+export const DATABASE_ALIAS = DATABASE_ENDPOINT.host;
 const PASSWORD_APPLIED_MARKER = "/tmp/platform-password-applied";
 
 export interface PostgresArgs {
@@ -30,7 +31,8 @@ export interface PostgresArgs {
  */
 export class Postgres extends pulumi.ComponentResource {
   readonly volumeName: pulumi.Output<string>;
-  readonly url?: pulumi.Output<string>;
+  /** The generated password of the tenant's role, always a secret; apps get it through model/platform-env.ts. */
+  readonly password?: pulumi.Output<string>;
   readonly container?: docker.Container;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -82,9 +84,7 @@ export class Postgres extends pulumi.ComponentResource {
       },
       { parent: this, provider, ...resourceOptions.databaseContainer() },
     );
-    this.url = pulumi.secret(
-      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${DATABASE_ALIAS}:5432/${DATABASE_NAME}`,
-    );
+    this.password = pulumi.secret(password.result);
     this.registerOutputs({ volumeName: this.volumeName });
   }
 }

@@ -1,11 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { CACHE_ENDPOINT } from "../model/platform-env";
 import type { CachePlan } from "../model/tenant-plan";
 import { containerBasics, containerImage, stopSettings } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
-export const CACHE_ALIAS = "redis";
+export const CACHE_ALIAS = CACHE_ENDPOINT.host;
 const CACHE_CONFIG_PATH = "/etc/platform/redis.conf";
 /** A cache: no snapshots, no append-only file. */
 export const CACHE_CONFIG = 'save ""\nappendonly no\nprotected-mode no\nbind * -::*\n';
@@ -21,7 +22,6 @@ export interface RedisArgs {
 
 /** An optional per-tenant Redis used as a cache: no persistence, reachable only on the tenant's data network. */
 export class Redis extends pulumi.ComponentResource {
-  readonly url: string = `redis://${CACHE_ALIAS}:6379`;
   readonly container: docker.Container;
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -3,6 +3,14 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import {
+  CACHE_VARIABLES,
+  DATABASE_VARIABLES,
+  cacheVariables,
+  databaseVariables,
+  type CacheVariable,
+  type DatabaseVariable,
+} from "../model/platform-env";
 import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
 import type { StackDefinition } from "../stacks/definition";
 import type { Edge } from "./edge";
@@ -70,6 +78,11 @@ export class Tenant extends pulumi.ComponentResource {
       : undefined;
 
     const secrets = { ...args.secrets, ...this.placeholderSecrets(plan) };
+    // Only the home host's services join the data network, so only they are told about the database and cache.
+    const platformAtHome: PlatformValues = {
+      ...(database?.password ? { database: database.password.apply(databaseVariables) } : {}),
+      ...(cache ? { cache: cacheVariables() } : {}),
+    };
     for (const hostName of [...new Set(plan.services.map((s) => s.host))]) {
       const host = args.hosts[hostName]!;
       const onHost = plan.services.filter((s) => s.host === hostName);
@@ -99,7 +112,7 @@ export class Tenant extends pulumi.ComponentResource {
               ...(service.routed && ingress ? { ingress: ingress.name } : {}),
             },
             ...(service.routed && ingress ? { ingressNetworkName: ingressName } : {}),
-            envs: serviceEnvironment(service, secrets, atHome ? database?.url : undefined, atHome ? cache?.url : undefined),
+            envs: serviceEnvironment(service, secrets, atHome ? platformAtHome : {}),
             dependsOn,
             healthcheckStartInterval: host.healthcheckStartInterval,
             edge: { hostUrl: host.url, containerName: host.edge.containerName },
@@ -164,21 +177,37 @@ export class Tenant extends pulumi.ComponentResource {
   }
 }
 
-/** `NAME=value` entries in a stable order; the whole list is a secret as soon as one entry is. */
+/** The platform's variables for one service (model/platform-env.ts): each present when the service receives it. */
+export interface PlatformValues {
+  /** A secret: several of them carry the database password. */
+  database?: pulumi.Output<Record<DatabaseVariable, string>>;
+  cache?: Record<CacheVariable, string>;
+}
+
+/**
+ * `NAME=value` entries in a stable order (a reordered list would replace the containers); the whole list is a
+ * secret as soon as one entry is, which any service with secrets or a database has.
+ */
 export function serviceEnvironment(
   service: ServicePlan,
   secrets: Record<string, pulumi.Input<string>>,
-  databaseUrl: pulumi.Input<string> | undefined,
-  cacheUrl: string | undefined,
+  platform: PlatformValues,
 ): pulumi.Output<string[]> {
+  const { database, cache } = platform;
   const entries: pulumi.Input<string>[] = Object.entries(service.env)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, value]) => `${key}=${value}`);
-  if (cacheUrl) entries.push(`REDIS_URL=${cacheUrl}`);
+  if (cache) entries.push(...CACHE_VARIABLES.map((name) => `${name}=${cache[name]}`));
   // A dev stand-in image learns which port the service's routes and health check expect.
   if (service.standIn && service.port !== undefined) entries.push(`PORT=${service.port}`);
   const secretEntries: pulumi.Input<string>[] = [...service.secretNames].sort().map((name) => pulumi.interpolate`${name}=${secrets[name]!}`);
-  if (databaseUrl) secretEntries.push(pulumi.interpolate`DATABASE_URL=${databaseUrl}`);
+  if (database) secretEntries.push(...DATABASE_VARIABLES.map((name) => database.apply((values) => `${name}=${values[name]}`)));
+  // Validation allows only sources the service receives; the guards keep a missing one out rather than empty.
+  for (const [target, source] of Object.entries(service.envFrom ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    if (cache && source in cache) entries.push(`${target}=${cache[source as CacheVariable]}`);
+    else if (database && (DATABASE_VARIABLES as readonly string[]).includes(source))
+      secretEntries.push(database.apply((values) => `${target}=${values[source as DatabaseVariable]}`));
+  }
   const all = pulumi.all([...entries, ...secretEntries]);
   return secretEntries.length > 0 ? pulumi.secret(all) : all;
 }

@@ -2,6 +2,7 @@ import { resolveResources, type Resources, type StackDefinition } from "../stack
 import type { PathSegment } from "./diagnostics";
 import { isPinned, parseImageRef } from "./image-ref";
 import { generatedHost } from "./naming";
+import { CACHE_VARIABLES, isPlatformVariable, variablesFor, type PlatformVariable } from "./platform-env";
 import type { HealthcheckSpec, ServiceSpec, TenantFile } from "./tenant-schema";
 import { durationToDockerString } from "./units";
 
@@ -22,8 +23,10 @@ export interface TenantPlan {
 export interface RoutePlan {
   host: string;
   path?: string;
-  /** Index in the service's `routes` list for a custom domain; absent for the generated host. */
+  /** Index in the service's `routes` list; absent for the service's own generated host. */
   customIndex?: number;
+  /** A `path` route without `host`: served under that path on the tenant's main generated host. */
+  onMainHost?: true;
 }
 
 export interface HealthcheckPlan {
@@ -52,6 +55,8 @@ export interface ServicePlan {
   resources: Resources;
   command?: string[];
   env: Record<string, string>;
+  /** Platform variables this service also receives under another name: target name → platform variable. */
+  envFrom?: Record<string, PlatformVariable>;
   secretNames: string[];
 }
 
@@ -83,9 +88,17 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
   const primaries = serviceEntries.filter(([, s]) => s.primary).map(([name]) => name);
   if (primaries.length > 1) report(["services", primaries[1]!, "primary"], `only one service may be primary (also: ${primaries[0]})`);
   const primary = primaries[0] ?? serviceEntries.find(([, s]) => s.routes !== undefined)?.[0];
+  const main: MainHost | undefined = primary === undefined
+    ? undefined
+    : {
+        service: primary,
+        host: generatedHost(tenant.name, undefined, stack.hostSuffix, stack.domain),
+        dockerHost: placeHost(tenant.services[primary]!.host, homeHost, stack),
+      };
 
+  const dataServices: DataServices = { database: tenant.database?.postgres !== undefined, cache: tenant.cache?.redis !== undefined, homeHost };
   const services = serviceEntries.map(([name, spec]) =>
-    planService(tenant.name, name, spec, name === primary, homeHost, stack, (path, message) =>
+    planService(tenant.name, name, spec, main, dataServices, stack, (path, message) =>
       report(["services", name, ...path], message),
     ),
   );
@@ -114,15 +127,31 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
   };
 }
 
+/** The tenant's main generated host, `<tenant><suffix>.<domain>`: the primary service's, shared by path routes. */
+interface MainHost {
+  service: string;
+  host: string;
+  /** The Docker host whose Traefik the main host's DNS points at. */
+  dockerHost: string;
+}
+
+/** What runs on the tenant's home host for its services there. */
+interface DataServices {
+  database: boolean;
+  cache: boolean;
+  homeHost: string;
+}
+
 function planService(
   tenant: string,
   name: string,
   spec: ServiceSpec,
-  isPrimary: boolean,
-  homeHost: string,
+  main: MainHost | undefined,
+  data: DataServices,
   stack: StackDefinition,
   report: Report,
 ): ServicePlan {
+  const { homeHost } = data;
   const routed = spec.routes !== undefined;
   const host = placeHost(spec.host, homeHost, stack);
   if (spec.host !== undefined && !stack.hosts[host]) report(["host"], `host "${host}" is not a host of stack ${stack.name} (hosts: ${Object.keys(stack.hosts).join(", ")})`);
@@ -144,14 +173,27 @@ function planService(
     if (spec.env?.[secret] !== undefined) report(["secrets", index], `"${secret}" is also set in env; a name is either plain env or a secret`);
   });
 
+  checkPlatformVariables(spec, variablesFor(data, host === homeHost), { host, homeHost }, report);
+
   // A dev stack runs its fallback image for references it has no local image for.
   const standIn = stack.dev !== undefined && stack.images.replace[spec.image] === undefined;
   const routes: RoutePlan[] = [];
-  if (routed) {
-    routes.push({ host: generatedHost(tenant, isPrimary ? undefined : name, stack.hostSuffix, stack.domain) });
+  if (routed && main) {
+    routes.push({ host: generatedHost(tenant, main.service === name ? undefined : name, stack.hostSuffix, stack.domain) });
     (spec.routes ?? []).forEach((route, customIndex) => {
-      const served = route.environments ? route.environments.includes(stack.name) : stack.customDomains;
-      if (served) routes.push({ host: route.host, ...(route.path ? { path: route.path } : {}), customIndex });
+      if (route.host !== undefined) {
+        const served = route.environments ? route.environments.includes(stack.name) : stack.customDomains;
+        if (served) routes.push({ host: route.host, ...(route.path ? { path: route.path } : {}), customIndex });
+        return;
+      }
+      if (route.environments && !route.environments.includes(stack.name)) return;
+      // Requests for the main host reach the Traefik of the Docker host its DNS points at, and only that Traefik.
+      if (stack.hosts[host] && stack.hosts[main.dockerHost] && host !== main.dockerHost)
+        report(
+          ["routes", customIndex, "path"],
+          `a path on the tenant's main host ${main.host} is served by host "${main.dockerHost}" (where service "${main.service}" runs), but this service runs on "${host}"; give the route a custom \`host\` or run the service on "${main.dockerHost}"`,
+        );
+      routes.push({ host: main.host, path: route.path!, customIndex, onMainHost: true });
     });
   }
 
@@ -171,8 +213,39 @@ function planService(
     resources: resolveResources(spec.resources, stack.defaults.resources),
     ...(spec.command && !standIn ? { command: spec.command } : {}),
     env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([key, value]) => [key, String(value)])),
+    ...(spec.envFrom && Object.keys(spec.envFrom).length > 0 ? { envFrom: spec.envFrom } : {}),
     secretNames: spec.secrets ?? [],
   };
+}
+
+/**
+ * The platform's variables are fixed names: a service's own `env`, `secrets` and `envFrom` targets may not reuse
+ * one it receives, and `envFrom` may only copy one it receives.
+ */
+function checkPlatformVariables(
+  spec: ServiceSpec,
+  provided: readonly PlatformVariable[],
+  where: { host: string; homeHost: string },
+  report: Report,
+): void {
+  const taken = (name: string) => provided.includes(name as PlatformVariable);
+  const setByPlatform = (name: string) => `"${name}" is set by the platform for this service; use another name (or envFrom to copy it)`;
+  for (const name of Object.keys(spec.env ?? {})) if (taken(name)) report(["env", name], setByPlatform(name));
+  (spec.secrets ?? []).forEach((name, index) => taken(name) && report(["secrets", index], setByPlatform(name)));
+
+  for (const [target, source] of Object.entries(spec.envFrom ?? {})) {
+    const path = ["envFrom", target];
+    if (isPlatformVariable(target)) report(path, `"${target}" is a variable the platform sets itself; choose the name your app reads`);
+    else if (spec.env?.[target] !== undefined) report(path, `"${target}" is also set in env; a name comes from one place`);
+    else if (spec.secrets?.includes(target)) report(path, `"${target}" is also listed in secrets; a name comes from one place`);
+    if (taken(source)) continue;
+    const reason = where.host !== where.homeHost
+      ? `this service runs on host "${where.host}", away from the home host "${where.homeHost}" where the database and cache are`
+      : (CACHE_VARIABLES as readonly string[]).includes(source)
+        ? "the tenant has no cache (add cache.redis)"
+        : "the tenant has no database (add database.postgres)";
+    report(path, `"${source}" is not set for this service: ${reason}`);
+  }
 }
 
 /**

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { closestMatch } from "./diagnostics";
 import { parseImageRef } from "./image-ref";
+import { PLATFORM_VARIABLES } from "./platform-env";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units";
 
 /**
@@ -35,17 +37,21 @@ const routeSchema = z
     host: z
       .string()
       .regex(HOSTNAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a lowercase DNS name like shop.example.com` })
-      .describe("A custom domain routed to this service"),
+      .optional()
+      .describe("A custom domain routed to this service; omit it (and set `path`) for a path on the tenant's main generated host"),
     path: z
       .string()
       .regex(PATH_PATTERN, { error: (i) => `"${String(i.input)}" is not a URL path prefix like /api` })
       .optional()
-      .describe("Only requests under this path prefix (default: the whole host)"),
+      .describe("Only requests under this path prefix (default: the whole host). Without `host`: this path on the tenant's main generated host, in every stack"),
     environments: stackList
       .optional()
-      .describe("Stacks that serve this custom domain (default: stacks whose config sets customDomains: true)"),
+      .describe("Stacks that serve this route (default: a custom domain on stacks whose config sets customDomains: true, a path without `host` on every stack)"),
   })
-  .describe("A custom domain; the service's generated host is always routed too");
+  .refine((route) => route.host !== undefined || route.path !== undefined, {
+    error: "set `host` (a custom domain), `path` (a path on the tenant's main generated host), or both",
+  })
+  .describe("A custom domain and/or a path prefix; the service's own generated host is always routed too");
 
 export const healthcheckSchema = z
   .strictObject({
@@ -100,11 +106,24 @@ export const serviceSchema = z.strictObject({
     .record(z.string().regex(ENV_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not an environment variable name` }), envValue)
     .optional()
     .describe("Plain environment variables (never secrets: those go in `secrets`)"),
+  envFrom: z
+    .record(
+      z.string().regex(ENV_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not an environment variable name` }),
+      z.enum(PLATFORM_VARIABLES, { error: (i) => notAPlatformVariable(i.input) }),
+    )
+    .optional()
+    .describe("Variables the platform sets, also given under another name: { SPRING_DATASOURCE_URL: JDBC_DATABASE_URL }"),
   secrets: z
     .array(z.string().regex(ENV_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not an environment variable name` }))
     .optional()
     .describe("Names of secrets set in the stack config under platform:secrets.<tenant>.<NAME>"),
 });
+
+function notAPlatformVariable(input: unknown): string {
+  const hint = typeof input === "string" ? closestMatch(input, PLATFORM_VARIABLES) : undefined;
+  const shown = typeof input === "string" ? `"${input}"` : "this";
+  return `${shown} is not a variable the platform sets (${hint ? `did you mean "${hint}"? ` : ""}allowed: ${PLATFORM_VARIABLES.join(", ")})`;
+}
 
 const versionSchema = (example: string) =>
   z.string().regex(/^[0-9]+(\.[0-9]+)?$/, { error: (i) => `"${String(i.input)}" is not a version like "${example}" (quote it)` });

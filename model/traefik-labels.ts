@@ -27,6 +27,7 @@ export function traefikLabels(service: ServicePlan, context: RoutingContext): Re
     const router = `${base}-${index}`;
     const rule = route.path ? `Host(\`${route.host}\`) && PathPrefix(\`${route.path}\`)` : `Host(\`${route.host}\`)`;
     labels[`traefik.http.routers.${router}.rule`] = rule;
+    if (route.path) labels[`traefik.http.routers.${router}.priority`] = String(pathRoutePriority(route.path));
     labels[`traefik.http.routers.${router}.service`] = base;
     labels[`traefik.http.routers.${router}.middlewares`] = EDGE_MIDDLEWARES.join(",");
     if (context.tls === "none") {
@@ -43,4 +44,13 @@ export function traefikLabels(service: ServicePlan, context: RoutingContext): Re
 /** The name of a routed service's load balancer in Traefik (its Docker provider adds `@docker`). */
 export function traefikServiceName(tenant: string, service: string): string {
   return `${tenant}-${service}`;
+}
+
+/**
+ * Traefik tries routers by priority, by default the rule's length, so which of a host's routers wins would depend
+ * on host names. A path router's priority instead sits above any host-only rule (`Host(...)` with a host of at most
+ * 253 characters) and grows with the path: `/api` beats the frontend's catch-all, `/api/v2` beats `/api`.
+ */
+export function pathRoutePriority(path: string): number {
+  return 1000 + path.length;
 }

@@ -254,7 +254,7 @@ function checkHostClaims(stack: StackDefinition, planned: readonly { tenant: Par
     for (const service of entry.plan.plan.services) {
       for (const route of service.routes) {
         const path: PathSegment[] = ["services", service.name, "routes"];
-        if (route.customIndex !== undefined) path.push(route.customIndex, "host");
+        if (route.customIndex !== undefined) path.push(route.customIndex, route.onMainHost ? "path" : "host");
         const list = claims.get(route.host) ?? [];
         list.push({ tenant: entry.tenant, planned: entry.plan, path, host: route.host, routePath: route.path ?? "/" });
         claims.set(route.host, list);
@@ -272,7 +272,7 @@ function checkHostClaims(stack: StackDefinition, planned: readonly { tenant: Par
         diagnostics,
         entry.tenant.source,
         entry.path,
-        `host "${host}" is also claimed in stack ${stack.name} by ${others.join(", ")}`,
+        `${entry.routePath === "/" ? "" : `path "${entry.routePath}" of `}host "${host}" is also claimed in stack ${stack.name} by ${others.join(", ")}`,
         entry.planned.filePath(entry.path),
       );
     }
