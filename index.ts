@@ -5,7 +5,7 @@ import { Host } from "./components/host";
 import { Tenant, type TenantHost } from "./components/tenant";
 import { ValidationError, type Diagnostic } from "./model/diagnostics";
 import { resourceNames } from "./model/naming";
-import { listStackNames, readStackFile, readTenantDirectory, type TenantSourceFile } from "./model/project-files";
+import { directoryProblem, listStackNames, readStackFile, readTenantDirectory, type TenantSourceFile } from "./model/project-files";
 import { tenantOutputs } from "./model/outputs";
 import { validateTenants } from "./model/validate";
 import { loadStackFromPulumi } from "./stacks/load-from-pulumi";
@@ -44,12 +44,11 @@ export const edges = Object.fromEntries(
   Object.entries(hosts).map(([name, host]) => [name, { dockerHost: host.url, container: host.edge.containerName }]),
 );
 
+/** Files that cannot be read come back with a problem the validator reports; only an unlistable directory stops here. */
 function readTenants(directory: string): TenantSourceFile[] {
-  try {
-    return readTenantDirectory(directory);
-  } catch {
-    return fail([{ file: stack.file, line: 1, column: 1, path: "platform:tenantsDir", message: `cannot read the tenant directory ${directory}` }]);
-  }
+  const problem = directoryProblem(directory);
+  if (problem) return fail([{ file: stack.file, line: 1, column: 1, path: "platform:tenantsDir", message: problem }]);
+  return readTenantDirectory(directory);
 }
 
 function fail(diagnostics: readonly Diagnostic[]): never {

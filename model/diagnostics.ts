@@ -48,5 +48,13 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
   if (extended !== undefined && word.length >= 3) return extended;
   const best = closest(word, [...candidates]);
   const tolerance = Math.max(1, Math.floor(word.length / 3));
-  return distance(word.toLowerCase(), best.toLowerCase()) <= tolerance ? best : undefined;
+  if (distance(word.toLowerCase(), best.toLowerCase()) <= tolerance) return best;
+  // Two swapped letters ("wbe" for "web") cost 2 in Levenshtein distance but are the most common slip of all.
+  return candidates.find((c) => isOneSwapApart(lower, c.toLowerCase()));
+}
+
+function isOneSwapApart(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const differ = [...a].flatMap((char, i) => (char === b[i] ? [] : [i]));
+  return differ.length === 2 && differ[1] === differ[0]! + 1 && a[differ[0]!] === b[differ[1]!] && a[differ[1]!] === b[differ[0]!];
 }

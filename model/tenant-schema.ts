@@ -2,7 +2,7 @@ import { z } from "zod";
 import { closestMatch } from "./diagnostics";
 import { parseImageRef } from "./image-ref";
 import { PLATFORM_VARIABLES } from "./platform-env";
-import { DURATION_PATTERN, SIZE_PATTERN } from "./units";
+import { DURATION_PATTERN, parseDurationMs, parseSize, SIZE_PATTERN } from "./units";
 
 /**
  * The tenant file format (v1). This schema is the single source of the format: validation, the JSON Schema
@@ -19,15 +19,68 @@ const STACK_NAME_PATTERN = /^[a-zA-Z0-9_.-]+$/;
 
 const stackName = z.string().regex(STACK_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a stack name` });
 const stackList = z.array(stackName).min(1, { error: "must list at least one stack (omit the key for all stacks)" });
-const size = z.string().regex(SIZE_PATTERN, { error: (i) => `"${String(i.input)}" is not a size (use e.g. 512Mi or 1Gi)` });
-const duration = z
-  .string()
-  .regex(DURATION_PATTERN, { error: (i) => `"${String(i.input)}" is not a duration (use e.g. 10s, 1m30s or 500ms)` });
+/**
+ * Bounds a platform engineer sets so that a typo (`900Ti`, `replicas: 5000`, `interval: 0s`) is refused with the
+ * bound in the message instead of reaching a host. Documented in tenants/README.md; change both together.
+ */
+export const TENANT_LIMITS = {
+  /** Docker refuses less than 6 MB; below 16Mi no real process starts. 64Gi is a whole large host. */
+  memory: { min: "16Mi", max: "64Gi" },
+  /** Docker's own smallest CPU share is 0.01. */
+  cpus: { min: 0.01, max: 64 },
+  replicas: 20,
+  services: 50,
+  routes: 50,
+  /** Probe interval and timeout: below 1s a probe is a load test, 0s would silently inherit the image's value. */
+  probe: { min: "1s", max: "10m" },
+  startPeriod: { min: "0s", max: "10m" },
+} as const;
+
+const shown = (input: unknown) => (typeof input === "string" ? `"${input}"` : String(input));
+
+/** A value with a unit. YAML reads `512` or `10` as a number; it gets the same hint as a malformed string. */
+function unitString(pattern: RegExp, notA: string) {
+  const message = (input: unknown) => `${shown(input)} is not ${notA}`;
+  return z
+    .string({ error: (i) => (typeof i.input === "number" ? message(i.input) : undefined) })
+    .regex(pattern, { error: (i) => message(i.input) });
+}
+
+/** Bounds are checked only on well-formed values: a malformed one already has its own message. */
+function bounded(schema: z.ZodString, pattern: RegExp, parse: (text: string) => number, min: string, max: string, small: string, large: string) {
+  return schema
+    .refine((t) => !pattern.test(t) || parse(t) >= parse(min), { error: (i) => `${shown(i.input)} is too ${small} (minimum ${min})` })
+    .refine((t) => !pattern.test(t) || parse(t) <= parse(max), { error: (i) => `${shown(i.input)} is too ${large} (maximum ${max})` });
+}
+
+const size = bounded(
+  unitString(SIZE_PATTERN, "a size (use e.g. 512Mi or 1Gi)"),
+  SIZE_PATTERN,
+  parseSize,
+  TENANT_LIMITS.memory.min,
+  TENANT_LIMITS.memory.max,
+  "small",
+  "large",
+);
+const duration = (limits: { min: string; max: string }) =>
+  bounded(
+    unitString(DURATION_PATTERN, "a duration (use e.g. 10s, 1m30s or 500ms)"),
+    DURATION_PATTERN,
+    parseDurationMs,
+    limits.min,
+    limits.max,
+    "short",
+    "long",
+  );
 
 export const resourcesSchema = z
   .strictObject({
-    cpus: z.number().gt(0).max(64).describe("CPU cores the container may use, e.g. 0.5"),
-    memory: size.describe("Memory limit, binary units: 256Mi, 1Gi"),
+    cpus: z
+      .number()
+      .min(TENANT_LIMITS.cpus.min)
+      .max(TENANT_LIMITS.cpus.max)
+      .describe(`CPU cores the container may use, e.g. 0.5 (${TENANT_LIMITS.cpus.min} to ${TENANT_LIMITS.cpus.max})`),
+    memory: size.describe(`Memory limit, binary units: 256Mi, 1Gi (${TENANT_LIMITS.memory.min} to ${TENANT_LIMITS.memory.max})`),
   })
   .partial()
   .describe("Resource limits; anything left out comes from the stack's defaults");
@@ -65,10 +118,16 @@ export const healthcheckSchema = z
       .min(1, { error: "must not be empty" })
       .optional()
       .describe("Command run inside the container; exit 0 means healthy. For images without curl/wget"),
-    interval: duration.optional().describe("Time between probes (default 10s)"),
-    timeout: duration.optional().describe("Time a probe may take (default 5s)"),
+    interval: duration(TENANT_LIMITS.probe)
+      .optional()
+      .describe(`Time between probes (default 10s; ${TENANT_LIMITS.probe.min} to ${TENANT_LIMITS.probe.max})`),
+    timeout: duration(TENANT_LIMITS.probe)
+      .optional()
+      .describe(`Time a probe may take (default 5s; ${TENANT_LIMITS.probe.min} to ${TENANT_LIMITS.probe.max})`),
     retries: z.number().int().min(1).max(20).optional().describe("Failures before unhealthy (default 3)"),
-    startPeriod: duration.optional().describe("Grace period after start (default 10s)"),
+    startPeriod: duration(TENANT_LIMITS.startPeriod)
+      .optional()
+      .describe(`Grace period after start (default 10s; ${TENANT_LIMITS.startPeriod.min} to ${TENANT_LIMITS.startPeriod.max})`),
   })
   .refine((h) => (h.path === undefined) !== (h.command === undefined), {
     error: "set exactly one of path or command",
@@ -86,7 +145,13 @@ export const serviceSchema = z.strictObject({
     })
     .describe("Image reference with a tag or digest; ':latest' and untagged are refused where the stack pins images"),
   port: z.number().int().min(1).max(65535).optional().describe("Port the container listens on (required when routed)"),
-  replicas: z.number().int().min(1).max(50).optional().describe("Number of containers (default 1)"),
+  replicas: z
+    .number()
+    .int()
+    .min(1)
+    .max(TENANT_LIMITS.replicas)
+    .optional()
+    .describe(`Number of containers (default 1, at most ${TENANT_LIMITS.replicas})`),
   primary: z
     .boolean()
     .optional()
@@ -97,6 +162,7 @@ export const serviceSchema = z.strictObject({
     .describe("Docker host (from the stack config) to run on; default the tenant's home host. Only routed services may run elsewhere"),
   routes: z
     .array(routeSchema)
+    .max(TENANT_LIMITS.routes)
     .optional()
     .describe("Present (even empty) = routed through Traefik on the generated host; omit for an internal-only service"),
   healthcheck: healthcheckSchema.optional(),
@@ -155,7 +221,11 @@ const stackScoped = {
     .describe("Decommission step 1: containers go, the database volume stays and loses protection"),
   services: z
     .record(serviceNameKey, serviceSchema)
-    .refine((services) => Object.keys(services).length > 0, { error: "must define at least one service" }),
+    .refine((services) => Object.keys(services).length > 0, { error: "must define at least one service" })
+    .refine((services) => Object.keys(services).length <= TENANT_LIMITS.services, {
+      error: (i) => `has ${Object.keys(i.input as object).length} services; a tenant may have at most ${TENANT_LIMITS.services}`,
+    })
+    .meta({ maxProperties: TENANT_LIMITS.services }),
   database: databaseSchema.optional(),
   cache: cacheSchema.optional(),
 };

@@ -5,7 +5,7 @@ import { RESERVED_SERVICE_NAMES, RESERVED_TENANT_NAMES } from "./naming";
 import type { TenantSourceFile } from "./project-files";
 import { planTenant, type StackScopedTenant, type TenantPlan } from "./tenant-plan";
 import { tenantOverrideSchema, tenantSchema, type TenantFile } from "./tenant-schema";
-import { parseYamlSource, type YamlSource } from "./yaml-source";
+import { parseYamlSource, unreadableSource, type YamlSource } from "./yaml-source";
 import { issuesToDiagnostics } from "./zod-diagnostics";
 
 /**
@@ -76,7 +76,7 @@ function report(diagnostics: Diagnostic[], source: YamlSource, path: readonly Pa
 }
 
 function parseTenantFile(file: TenantSourceFile, stackNames: readonly string[], diagnostics: Diagnostic[]): ParsedTenant | undefined {
-  const source = parseYamlSource(file.file, file.text);
+  const source = file.problem !== undefined ? unreadableSource(file.file, file.problem) : parseYamlSource(file.file, file.text);
   if (source.diagnostics.length > 0) {
     diagnostics.push(...source.diagnostics);
     return undefined;
@@ -117,6 +117,7 @@ function parseTenantFile(file: TenantSourceFile, stackNames: readonly string[], 
         diagnostics.push(...issuesToDiagnostics(overridesSchemaRoot, issues, { file: source.file, locate: source.locate }));
       }
       checkServiceNames((override as { services?: unknown } | null)?.services, [...path, "services"], source, diagnostics);
+      checkOverriddenServicesExist(raw.services, (override as { services?: unknown } | null)?.services, path, source, diagnostics);
     }
   }
   if (!result.success || diagnostics.length > before) return undefined;
@@ -149,6 +150,34 @@ function checkServiceNames(services: unknown, path: PathSegment[], source: YamlS
   }
 }
 
+/**
+ * An override changes services the file defines. A name the file does not define is a typo unless the override
+ * gives a whole new service (one with an image); otherwise the merge would report the missing image at the base
+ * file's `services`, far from the typo.
+ */
+function checkOverriddenServicesExist(
+  baseServices: unknown,
+  overrideServices: unknown,
+  overridePath: PathSegment[],
+  source: YamlSource,
+  diagnostics: Diagnostic[],
+) {
+  if (!isPlainObject(overrideServices)) return;
+  const defined = isPlainObject(baseServices) ? Object.keys(baseServices) : [];
+  for (const [name, service] of Object.entries(overrideServices)) {
+    if (defined.includes(name) || (isPlainObject(service) && "image" in service)) continue;
+    const hint = closestMatch(name, defined);
+    const stack = String(overridePath.at(-1));
+    report(
+      diagnostics,
+      source,
+      [...overridePath, "services", name],
+      `"${name}" is not a service of this tenant (${hint ? `did you mean "${hint}"? ` : ""}services: ${defined.join(", ") || "none"}); ` +
+        `to add a service on stack ${stack} only, give it an image`,
+    );
+  }
+}
+
 interface PlannedTenant {
   plan: TenantPlan;
   /** Maps a path in the merged tenant to where it is written in the file (base or override). */
@@ -162,7 +191,7 @@ function planForStack(tenant: ParsedTenant, stack: StackDefinition, diagnostics:
   const override = overrides?.[stack.name];
   const merged = override === undefined ? base : deepMerge(base, override);
   const filePath = (path: readonly PathSegment[]) =>
-    override !== undefined && overrideCovers(override, path) ? ["overrides", stack.name, ...path] : path;
+    override !== undefined && overrideCovers(base, override, path) ? ["overrides", stack.name, ...path] : path;
 
   // Without an override the merged tenant is the base, which already passed tenantSchema (the same keys and rules):
   // parsing it again per stack cost a schema pass per tenant and stack and could not find anything new.
@@ -199,12 +228,17 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-function overrideCovers(override: unknown, path: readonly PathSegment[]): boolean {
+/** Whether the value at `path` comes from the override: it sets that path, or a map along it the base lacks. */
+function overrideCovers(base: unknown, override: unknown, path: readonly PathSegment[]): boolean {
+  let fromBase = base;
   let current = override;
   for (const segment of path) {
     if (!isPlainObject(current)) return true;
-    if (!(String(segment) in current)) return false;
-    current = current[String(segment)];
+    const key = String(segment);
+    if (!(key in current)) return false;
+    if (!isPlainObject(fromBase) || !(key in fromBase)) return true;
+    fromBase = fromBase[key];
+    current = current[key];
   }
   return true;
 }
