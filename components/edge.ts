@@ -29,19 +29,32 @@ const DASHBOARD_ENTRYPOINT_PORT = 8080;
 /** How long Traefik's Docker provider waits before applying the next change (Traefik's default is 2s). */
 export const EDGE_THROTTLE = "500ms";
 
+/** The pause container barely runs: it needs no more than this. */
+const PAUSE_LIMITS = { cpus: 0.1, memoryMb: 16 };
+
 /**
  * One Traefik per host. It learns routes from container labels (Docker provider, nothing exposed by default) and
- * is never changed when tenants come and go: tenants attach it to their ingress networks themselves.
+ * is never changed when tenants come and go: tenants attach the edge to their ingress networks themselves.
+ *
+ * Two containers, like a Kubernetes pod: a pause container holds the network namespace (the published ports, the
+ * edge network, every tenant's ingress network) and Traefik joins that namespace. Replacing Traefik (new image,
+ * new arguments) is then only a process restart: the engine tears down and re-creates no network endpoint, and no
+ * tenant re-attaches, so the outage does not grow with the number of tenants (bench/REAL-ENGINE.md).
  */
 export class Edge extends pulumi.ComponentResource {
+  /** Traefik itself: `docker exec` into it reaches its API and ping on the namespace's loopback. */
   readonly container: docker.Container;
   readonly containerName: string;
+  /** The namespace holder tenants attach their ingress networks to. */
+  readonly pause: docker.Container;
+  readonly pauseName: string;
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.edge, name, {}, opts);
     const { stack, hostName, provider } = args;
     const labels = toDockerLabels(platformLabels(stack.name));
     this.containerName = dockerNames.edgeContainer(stack.name);
+    this.pauseName = dockerNames.edgePause(stack.name);
 
     const acmeVolume = new docker.Volume(
       resourceNames.edgeVolume(hostName),
@@ -64,21 +77,39 @@ export class Edge extends pulumi.ComponentResource {
       : [];
     const gateways = edgeNetwork.ipamConfigs.apply((configs) => configs.map((c) => c.gateway).filter((g): g is string => !!g));
 
+    const pauseImage = containerImage(resourceNames.edgePauseImage(hostName), stack.edge.pauseImage, stack.images.pull, { parent: this, provider });
+    this.pause = new docker.Container(
+      resourceNames.edgePause(hostName),
+      {
+        name: this.pauseName,
+        image: pauseImage,
+        ports: [...ports, ...dashboardPorts],
+        networksAdvanced: [{ name: edgeNetwork.name }],
+        restart: "unless-stopped",
+        ...stopSettings("edge"),
+        cpus: dockerCpus(PAUSE_LIMITS.cpus),
+        memory: PAUSE_LIMITS.memoryMb,
+        memorySwap: PAUSE_LIMITS.memoryMb,
+        labels,
+      },
+      { parent: this, provider, ...resourceOptions.edgePause() },
+    );
+
     this.container = new docker.Container(
       resourceNames.edgeContainer(hostName),
       {
         name: this.containerName,
         image,
         command: traefikArguments(stack),
-        ports: [...ports, ...dashboardPorts],
-        networksAdvanced: [{ name: edgeNetwork.name }],
+        // By id: the engine reports the mode back with the id, and a new pause container must replace Traefik too.
+        networkMode: pulumi.interpolate`container:${this.pause.id}`,
         mounts: [
           // Read-only stops Traefik replacing the socket file; it does not limit the API (see README: socket proxy).
           { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
           { type: "volume", source: acmeVolume.name, target: "/acme" },
         ],
         uploads: [{ file: DYNAMIC_CONFIG_PATH, content: gateways.apply((g) => dynamicConfig(stack.edge.dashboard.enabled ? g : [])) }],
-        // Probed every second: a replaced Traefik must be seen healthy (and tenants re-attached) within seconds.
+        // Probed every second: a replaced Traefik must be seen healthy within seconds.
         healthcheck: {
           tests: ["CMD", "traefik", "healthcheck", "--ping", `--entrypoints.traefik.address=${EDGE_INTERNAL_ADDRESS}`],
           interval: "1s",
@@ -100,7 +131,7 @@ export class Edge extends pulumi.ComponentResource {
       },
       { parent: this, provider, ...resourceOptions.edgeContainer() },
     );
-    this.registerOutputs({ containerName: this.containerName });
+    this.registerOutputs({ containerName: this.containerName, pauseName: this.pauseName });
   }
 }
 

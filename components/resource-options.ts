@@ -16,11 +16,14 @@ export const resourceOptions = {
    * defaults Container to delete-before-replace, so this must be explicit, and the containers keep generated names.
    */
   serviceContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: false, additionalSecretOutputs: ["envs"] }),
-  /** Traefik binds the host's ports, so two can never run at once. */
+  /** Traefik has a fixed name (the rollout gate finds it by name), so two can never run at once. */
   edgeContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
+  /** The edge's pause container binds the host's ports, so two can never run at once. */
+  edgePause: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
   /**
-   * Connecting Traefik to a tenant's network is addressed by container name, so a replacement must disconnect the
-   * old attachment before connecting again (the reverse order would disconnect the new one).
+   * Connecting Traefik to a tenant's network is addressed by container name, so if an attachment is ever replaced
+   * (a new network), the old one must be disconnected before connecting again (the reverse order would disconnect
+   * the new one). A new Traefik is an update, not a replacement (see Tenant.attachEdge).
    */
   ingressAttachment: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
   /** ACME account and certificates: losing them means re-issuing every certificate (and rate limits). */

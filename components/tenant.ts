@@ -161,7 +161,9 @@ export class Tenant extends pulumi.ComponentResource {
 
   /**
    * Traefik joins this tenant's ingress network from the tenant's side, so adding or removing a tenant never
-   * changes Traefik's own resource. A Traefik replacement re-runs every attachment (its id is a trigger).
+   * changes the edge's resources. The attachment is to the edge's pause container, which holds Traefik's network
+   * namespace: replacing Traefik leaves it in place. Should the pause container itself be replaced (new ports), its
+   * id is an input, so each attachment is updated (connects again, no disconnect: the old container is gone).
    */
   private attachEdge(hostName: string, host: TenantHost, ingress: docker.Network): command.local.Command {
     return new command.local.Command(
@@ -169,10 +171,9 @@ export class Tenant extends pulumi.ComponentResource {
       {
         create: 'docker network connect "$NETWORK" "$EDGE" 2>/dev/null || docker inspect -f "{{json .NetworkSettings.Networks}}" "$EDGE" | grep -q "\\"$NETWORK\\""',
         delete: 'docker network disconnect --force "$NETWORK" "$EDGE" 2>/dev/null || true',
-        environment: { DOCKER_HOST: host.url, NETWORK: ingress.name, EDGE: host.edge.containerName },
-        triggers: [host.edge.container.id],
+        environment: { DOCKER_HOST: host.url, NETWORK: ingress.name, EDGE: host.edge.pauseName, EDGE_ID: host.edge.pause.id },
       },
-      { parent: this, dependsOn: [host.edge.container], ...resourceOptions.ingressAttachment() },
+      { parent: this, dependsOn: [host.edge.pause], ...resourceOptions.ingressAttachment() },
     );
   }
 }

@@ -27,6 +27,7 @@ export function planLocalStack(projectRoot: string, stackName: string): LocalSta
 export function imagesOf({ stack, plans }: LocalStackPlan): string[] {
   return [
     stack.edge.image,
+    stack.edge.pauseImage,
     ...plans.flatMap((plan) => [
       ...plan.services.map((service) => service.runImage),
       ...(plan.database ? [plan.database.image] : []),

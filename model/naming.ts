@@ -32,6 +32,8 @@ export const resourceNames = {
   edgeNetwork: (host: string) => `edge-${host}-network`,
   edgeImage: (host: string) => `edge-${host}-image`,
   edgeContainer: (host: string) => `edge-${host}-traefik`,
+  edgePause: (host: string) => `edge-${host}-pause`,
+  edgePauseImage: (host: string) => `edge-${host}-pause-image`,
 };
 
 export const dockerNames = {
@@ -42,6 +44,8 @@ export const dockerNames = {
   cacheContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-redis`,
   /** One Traefik per host and stack; tenants attach its container to their ingress networks by this name. */
   edgeContainer: (stack: string) => `platform-${stack}-traefik`,
+  /** Holds the edge's network namespace; tenants attach their ingress networks to it by this name. */
+  edgePause: (stack: string) => `platform-${stack}-edge-pause`,
   edgeVolume: (stack: string) => `platform-${stack}-traefik-acme`,
   /** Traefik's own network (published ports); no tenant container joins it. */
   edgeNetwork: (stack: string) => `platform-${stack}-edge`,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the platform's local images (no image registry needed): Debian base images from debootstrap, Postgres 15/17,
-# Traefik from its Go source and the demo app. Recipes live in engine/images/<name>/.
+# Traefik from its Go source, the edge's pause container and the demo app. Recipes live in engine/images/<name>/.
 #
 #   scripts/images.sh                  # everything
-#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, demo-app
+#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app
 #   FORCE=1 scripts/images.sh …        # rebuild even when up to date (the selected images and their base images)
 #
 # Idempotent: each image carries the label platform.local-image.inputs=<sha256 of its build inputs> (recipe files,
@@ -31,20 +31,21 @@ die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
 elapsed() { local s=$(( SECONDS - $1 )); printf '%dm%02ds' $(( s / 60 )) $(( s % 60 )); }
 
 # --- what to build -------------------------------------------------------------------------------------------------
-want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_demo=0
+want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0
 [ $# -eq 0 ] && set -- all
 for t in "$@"; do
   case "$t" in
-    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_demo=1 ;;
+    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 ;;
     base) want_base=1 ;;
     postgres) want_pg15=1 want_pg17=1 ;;
     postgres:15 | postgres-15) want_pg15=1 ;;
     postgres:17 | postgres-17) want_pg17=1 ;;
     redis) want_redis=1 ;;
     traefik) want_traefik=1 ;;
+    pause) want_pause=1 ;;
     demo-app) want_demo=1 ;;
     -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, demo-app)" ;;
+    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app)" ;;
   esac
 done
 need_bookworm=$(( want_base || want_pg15 || want_redis || want_traefik || want_demo ))
@@ -53,8 +54,8 @@ need_trixie=$(( want_base || want_pg17 ))
 # --- prerequisites ---------------------------------------------------------------------------------------------------
 if [ "$(id -u)" != 0 ]; then die "must run as root (debootstrap, docker)"; fi
 "$REPO/scripts/docker-engine.sh" | sed 's/^/  /'
-if (( want_traefik || want_demo )); then
-  command -v go >/dev/null || die "go is required to build traefik and demo-app (see engine/toolchain)"
+if (( want_traefik || want_pause || want_demo )); then
+  command -v go >/dev/null || die "go is required to build traefik, pause and demo-app (see engine/toolchain)"
 fi
 mkdir -p "$CACHE/logs" "$CACHE/tmp"
 exec 9>"$CACHE/images.lock"
@@ -274,6 +275,21 @@ build_demo() { # build_demo <tag> <version> <always-fail-health>
   built+=("$tag"); step_done "built"
 }
 
+# --- pause (the edge's namespace holder) -------------------------------------------------------------------------------
+PAUSE_TAG=platform-local/pause:1
+build_pause() {
+  local hash d=$IMAGES/pause ctx=$WORK/pause
+  hash=$(hash_inputs "$d/Dockerfile" "$d/main.go" "$d/go.mod" "go=$go_version")
+  step_begin "$PAUSE_TAG (Go, from scratch)"
+  if up_to_date "$PAUSE_TAG" "$hash"; then skipped+=("$PAUSE_TAG"); step_done "up to date, skipped"; return; fi
+  mkdir -p "$ctx"
+  cp "$d/Dockerfile" "$ctx/"
+  run_logged "$CACHE/logs/pause-go.log" env -C "$d" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+    nice -n "$BUILD_NICE" go build -trimpath -ldflags "-s -w" -o "$ctx/pause" .
+  docker_build "$PAUSE_TAG" "$hash" "$ctx" --label "org.opencontainers.image.description=platform edge pause container"
+  built+=("$PAUSE_TAG"); step_done "built"
+}
+
 # --- run -------------------------------------------------------------------------------------------------------------
 (( want_traefik )) && start_traefik_binary
 (( need_bookworm )) && build_base bookworm
@@ -281,6 +297,7 @@ build_demo() { # build_demo <tag> <version> <always-fail-health>
 (( want_pg15 )) && build_postgres 15 bookworm
 (( want_pg17 )) && build_postgres 17 trixie
 (( want_redis )) && build_redis bookworm
+(( want_pause )) && build_pause
 if (( want_demo )); then
   build_demo 1 1 false
   build_demo 2 2 false

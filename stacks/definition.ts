@@ -35,7 +35,7 @@ export interface StackDefinition {
   defaultHost: string;
   tls: "acme" | "self-signed" | "none";
   acme?: { email: string; caServer: string; challenge: "http" | "tls" };
-  edge: { image: string; httpPort: number; httpsPort: number; accessLog: boolean; dashboard: { enabled: boolean; port: number } };
+  edge: { image: string; pauseImage: string; httpPort: number; httpsPort: number; accessLog: boolean; dashboard: { enabled: boolean; port: number } };
   images: { postgres: string; redis: string; replace: Record<string, string>; pull: boolean };
   defaults: { resources: Resources; databaseResources: Resources };
   protectData: boolean;
@@ -102,6 +102,8 @@ function withDefaults(name: string, file: string, config: StackConfig): StackDef
     },
     edge: {
       image: config.edge?.image ?? "traefik:v3.6.12",
+      // Holds the edge's ports and networks (see components/edge.ts); Kubernetes' pause image is made for exactly this.
+      pauseImage: config.edge?.pauseImage ?? "registry.k8s.io/pause:3.10",
       httpPort: config.edge?.httpPort ?? 80,
       httpsPort: config.edge?.httpsPort ?? 443,
       accessLog: config.edge?.accessLog ?? true,

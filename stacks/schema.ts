@@ -49,6 +49,7 @@ export const stackConfigKeys = {
   edge: z
     .strictObject({
       image: z.string().min(1).optional(),
+      pauseImage: z.string().min(1).optional(),
       httpPort: port.optional(),
       httpsPort: port.optional(),
       accessLog: z.boolean().optional(),

@@ -167,6 +167,11 @@ export function edgeContainer(): string {
   return `platform-${STACK}-traefik`;
 }
 
+/** The edge's pause container: it holds Traefik's network namespace, ports and tenant attachments. */
+export function edgePauseContainer(): string {
+  return `platform-${STACK}-edge-pause`;
+}
+
 /** A container's IP addresses, by network name. */
 export function addresses(container: string): Record<string, string> {
   const json = docker(["inspect", "-f", "{{json .NetworkSettings.Networks}}", container]).stdout;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  addTenant, addresses, canConnect, containers, createWorld, DASHBOARD_PORT, destroyWorld, diagnostics, docker, edgeContainer, expectOk, get,
+  addTenant, addresses, canConnect, containers, createWorld, DASHBOARD_PORT, destroyWorld, diagnostics, docker, edgeContainer, edgePauseContainer, expectOk, get,
   httpFrom, IMAGES, pulumi, pulumiAsync, readTenant, removeTenant, REPO, requestLoop, STACK, tenantHost, up, type World,
 } from "./harness";
 
@@ -29,7 +29,7 @@ afterAll(() => {
 }, 300_000);
 
 const LOAD = { perSecond: 25, minimum: 600 };
-const edgeState = () => docker(["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", edgeContainer()]).stdout;
+const edgeState = () => docker(["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", edgeContainer(), edgePauseContainer()]).stdout;
 
 describe("the platform on a real Docker engine", () => {
   it("1. up: every routed service answers through Traefik", async () => {
@@ -65,8 +65,9 @@ describe("the platform on a real Docker engine", () => {
     for (const db of [alphaDb, betaDb])
       for (const ip of Object.values(addresses(db))) expect(canConnect(edge, ip, 5432), `Traefik -> ${db} at ${ip}`).toBe(false);
 
-    // Traefik's address on alpha's ingress network: only the routed entrypoint answers.
-    const edgeIps = addresses(edge);
+    // Traefik's address on alpha's ingress network (its namespace is the pause container's): only the routed
+    // entrypoint answers.
+    const edgeIps = addresses(edgePauseContainer());
     const shared = Object.entries(edgeIps).find(([network]) => network === `platform-${STACK}-alpha-ingress-local`);
     expect(shared, `Traefik on alpha's ingress network: ${JSON.stringify(edgeIps)}`).toBeDefined();
     const edgeIp = shared![1];
@@ -140,6 +141,33 @@ describe("the platform on a real Docker engine", () => {
     }
     expectOk(up(world), "pulumi up with a good image");
     expect((await get(tenantHost("alpha"))).body).toMatch(/version 1/);
+  });
+
+  it("10. replacing Traefik restarts only Traefik: its pause container, networks and tenants stay; tenants answer again", async () => {
+    const pauseBefore = docker(["inspect", "-f", "{{.Id}} {{.State.StartedAt}} {{json .NetworkSettings.Networks}}", edgePauseContainer()]).stdout;
+    const tenantsBefore = containers().filter((name) => !name.startsWith(`platform-${STACK}-edge`) && name !== edgeContainer());
+    const image = docker(["inspect", "-f", "{{.Config.Image}}", edgeContainer()]).stdout;
+    const retagged = `${image}-e2e-replaced`;
+    expectOk(docker(["tag", image, retagged]), "docker tag");
+    try {
+      expectOk(pulumi(world, ["config", "set", "--path", "platform:edge.image", retagged]), "pulumi config set");
+      const preview = pulumi(world, ["preview", "--json"]);
+      expectOk(preview, "pulumi preview");
+      const changed = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== "same");
+      expect(changed.map((s) => `${s.op} ${s.urn.split("::").at(-1)}`)).toEqual(["replace edge-local-traefik"]);
+      expectOk(up(world), "pulumi up (Traefik replaced)");
+      expect(docker(["inspect", "-f", "{{.Config.Image}}", edgeContainer()]).stdout).toBe(retagged);
+      expect(docker(["inspect", "-f", "{{.Id}} {{.State.StartedAt}} {{json .NetworkSettings.Networks}}", edgePauseContainer()]).stdout).toBe(pauseBefore);
+      expect(containers().filter((name) => !name.startsWith(`platform-${STACK}-edge`) && name !== edgeContainer())).toEqual(tenantsBefore);
+      for (const tenant of ["alpha", "beta", "gamma"]) {
+        const answer = await get(tenantHost(tenant));
+        expect(answer.status, `${tenant}: ${answer.body}`).toBe(200);
+      }
+    } finally {
+      expectOk(pulumi(world, ["config", "set", "--path", "platform:edge.image", image]), "pulumi config set (back)");
+      expectOk(up(world), "pulumi up (Traefik back)");
+      docker(["rmi", retagged]);
+    }
   });
 
   it("6 and 9. data survives a database replacement and the tenant file's removal; Postgres stops cleanly", async () => {
