@@ -2,7 +2,9 @@ import * as path from "node:path";
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../model/diagnostics";
 import { readTenantPaths } from "../model/project-files";
 import { validateTenants, type TenantValidationResult } from "../model/validate";
+import type { StackDefinition } from "../stacks/definition";
 import { loadStacksFromFiles } from "../stacks/load-from-files";
+import { placementTable, tenantSummaries } from "./validate-report";
 
 /**
  * `npm run validate [-- [--json] <file-or-dir>...]`: checks tenant files against every stack file, with no Pulumi
@@ -19,81 +21,32 @@ export interface CliResult {
 }
 
 export function runValidate(args: readonly string[], projectRoot = PROJECT_ROOT): CliResult {
-  const json = args.includes("--json");
-  // With --json every outcome, usage errors included, is JSON on stdout for bots to parse; without it, sentences on stderr.
-  const fail = (exitCode: 1 | 2, message: string, key: "usageError" | "internalError"): CliResult =>
-    json
-      ? { exitCode, stdout: `${JSON.stringify({ valid: false, [key]: message, tenants: [], errors: [] }, null, 2)}\n`, stderr: "" }
-      : { exitCode, stdout: "", stderr: `${message}\n${exitCode === 2 ? `${USAGE}\n` : ""}` };
+  let json = false;
   const paths: string[] = [];
   for (const arg of args) {
-    if (arg === "--json") continue;
+    if (arg === "--json") json = true;
     else if (arg === "--help" || arg === "-h") return { exitCode: 0, stdout: `${USAGE}\n`, stderr: "" };
-    else if (arg.startsWith("-")) return fail(2, `unknown option "${arg}"`, "usageError");
+    else if (arg.startsWith("-")) return { exitCode: 2, stdout: "", stderr: `unknown option "${arg}"\n${USAGE}\n` };
     else paths.push(arg);
   }
-  try {
-    return validatePaths(paths, projectRoot, json, (message) => fail(2, message, "usageError"));
-  } catch (error) {
-    // A bug must still leave one readable line (and JSON for bots), not a stack trace.
-    return fail(1, `validate failed: ${String((error as Error | undefined)?.message ?? error).split("\n")[0]}`, "internalError");
-  }
-}
-
-function validatePaths(paths: readonly string[], projectRoot: string, json: boolean, usageError: (message: string) => CliResult): CliResult {
-  const { files, usageErrors } = readTenantPaths(paths.length > 0 ? paths : [path.join(projectRoot, "tenants")]);
-  if (usageErrors.length > 0) return usageError(usageErrors.join("\n"));
-  if (files.length === 0) return usageError(`no tenant files (*.yaml) found in ${paths.join(", ") || "tenants/"}`);
+  const { files, missing } = readTenantPaths(paths.length > 0 ? paths : [path.join(projectRoot, "tenants")]);
+  if (missing.length > 0) return { exitCode: 2, stdout: "", stderr: missing.map((p) => `no such file or directory: ${p}`).join("\n") + `\n${USAGE}\n` };
+  if (files.length === 0) return { exitCode: 2, stdout: "", stderr: `no tenant files (*.yaml) found in ${paths.join(", ") || "tenants/"}\n${USAGE}\n` };
 
   const stacks = loadStacksFromFiles(projectRoot);
   const result = validateTenants({ files, stacks: stacks.stacks, stackNames: stacks.stackNames });
   const diagnostics = sortDiagnostics([...stacks.diagnostics, ...result.diagnostics]);
   const exitCode = diagnostics.length === 0 ? 0 : 1;
-  if (json) return { exitCode, stdout: `${JSON.stringify(jsonReport(result, diagnostics), null, 2)}\n`, stderr: "" };
+  if (json) return { exitCode, stdout: `${JSON.stringify(jsonReport(result, diagnostics, stacks.stacks), null, 2)}\n`, stderr: "" };
   if (exitCode === 1) {
     const lines = diagnostics.map(formatDiagnostic);
     return { exitCode, stdout: "", stderr: `${lines.join("\n")}\n${lines.length} problem(s) in ${new Set(diagnostics.map((d) => d.file)).size} file(s)\n` };
   }
-  return { exitCode, stdout: table(summaries(result)), stderr: "" };
+  return { exitCode, stdout: placementTable(tenantSummaries(result, stacks.stacks), stacks.stacks), stderr: "" };
 }
 
-interface TenantSummary {
-  name: string;
-  file: string;
-  stacks: string[];
-  services: string[];
-  hosts: Record<string, string[]>;
-}
-
-function summaries(result: TenantValidationResult): TenantSummary[] {
-  return result.tenants.map((tenant) => {
-    const hosts: Record<string, string[]> = {};
-    const stacks: string[] = [];
-    for (const [stack, plans] of Object.entries(result.plans)) {
-      const plan = plans.find((p) => p.name === tenant.name);
-      if (!plan) continue;
-      stacks.push(stack);
-      hosts[stack] = [...new Set(plan.services.flatMap((s) => s.routes.map((r) => r.host + (r.path ?? ""))))];
-    }
-    return { name: tenant.name, file: tenant.file, stacks, services: Object.keys(tenant.spec.services), hosts };
-  });
-}
-
-function jsonReport(result: TenantValidationResult, diagnostics: readonly Diagnostic[]) {
-  return { valid: diagnostics.length === 0, tenants: summaries(result), errors: diagnostics };
-}
-
-function table(rows: readonly TenantSummary[]): string {
-  const header = ["tenant", "stacks", "services", "hosts"];
-  const cells = rows.map((row) => [
-    row.name,
-    row.stacks.join(", "),
-    row.services.join(", "),
-    Object.values(row.hosts).flat().join(", ") || "(internal only)",
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.map(line), "", `${rows.length} tenant(s) valid`, ""].join("\n");
+function jsonReport(result: TenantValidationResult, diagnostics: readonly Diagnostic[], stacks: readonly StackDefinition[]) {
+  return { valid: diagnostics.length === 0, tenants: tenantSummaries(result, stacks), errors: diagnostics };
 }
 
 if (require.main === module) {

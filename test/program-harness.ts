@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
@@ -8,9 +8,15 @@ import { vi } from "vitest";
  * Runs the whole program (index.ts) under Pulumi's mocks, the way `pulumi preview` would, and records every
  * resource's type, name, inputs and parent. Config comes from the real Pulumi.<stack>.yaml files, with each
  * encrypted secret replaced by a recognisable plaintext so tests can prove it never leaks.
+ *
+ * Behaviour tests run on a fixture tenant set (test/fixtures/tenants/<set>/) that brings its own secrets, so
+ * teams adding or removing files in tenants/ never change what they assert; only test/live-tenants.test.ts
+ * looks at tenants/.
  */
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
+/** The copy of the original example tenants that behaviour tests assert against. */
+export const EXAMPLE_TENANTS = fixtureTenants("examples");
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 
 export interface RecordedResource {
@@ -39,9 +45,13 @@ export function secretValueFor(path: string): string {
   return `plaintext-secret-${path.replace(/[^A-Za-z0-9]/g, "-")}`;
 }
 
+export function fixtureTenants(set: string): string {
+  return path.join(__dirname, "fixtures", "tenants", set);
+}
+
 /** The stack file's `platform:*` config as the engine hands it to the program (secrets decrypted). */
-export function stackConfig(stack: string): Record<string, unknown> {
-  const file = parse(readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+export function stackConfig(stack: string, projectRoot = PROJECT_ROOT): Record<string, unknown> {
+  const file = parse(readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
   const decrypt = (value: unknown, at: string): unknown => {
     if (Array.isArray(value)) return value.map((v, i) => decrypt(v, `${at}[${i}]`));
     if (value !== null && typeof value === "object") {
@@ -54,7 +64,30 @@ export function stackConfig(stack: string): Record<string, unknown> {
   return Object.fromEntries(Object.entries(file.config).map(([key, value]) => [key, decrypt(value, key)]));
 }
 
-export async function runProgram(stack: string, config: Record<string, unknown> = stackConfig(stack)): Promise<ProgramRun> {
+/**
+ * The stack's config with its tenants read from `tenantsDir` instead of tenants/, and every secret those tenant
+ * files name set (to `secretValueFor` its config path), whatever the stack file holds.
+ */
+export function fixtureConfig(stack: string, tenantsDir = EXAMPLE_TENANTS): Record<string, unknown> {
+  return { ...stackConfig(stack), "platform:tenantsDir": tenantsDir, "platform:secrets": secretsNamedIn(tenantsDir) };
+}
+
+function secretsNamedIn(tenantsDir: string): Record<string, Record<string, string>> {
+  type Services = Record<string, { secrets?: string[] } | null> | undefined;
+  const secrets: Record<string, Record<string, string>> = {};
+  for (const name of readdirSync(tenantsDir).filter((f) => /\.ya?ml$/.test(f))) {
+    const tenant = parse(readFileSync(path.join(tenantsDir, name), "utf8")) as
+      | { name?: string; services?: Services; overrides?: Record<string, { services?: Services } | null> }
+      | null;
+    if (typeof tenant?.name !== "string") continue;
+    const services = [tenant.services, ...Object.values(tenant.overrides ?? {}).map((o) => o?.services)];
+    for (const secret of services.flatMap((s) => Object.values(s ?? {}).flatMap((service) => service?.secrets ?? [])))
+      (secrets[tenant.name] ??= {})[secret] = secretValueFor(`platform:secrets.${tenant.name}.${secret}`);
+  }
+  return secrets;
+}
+
+export async function runProgram(stack: string, config: Record<string, unknown> = fixtureConfig(stack)): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
   pulumi.runtime.setMocks(
     {

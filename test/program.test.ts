@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  EXAMPLE_TENANTS,
+  fixtureConfig,
   isSecretInput,
   labelsOf,
   ofType,
-  PROJECT_ROOT,
   runProgram,
   secretValueFor,
   stackConfig,
@@ -16,7 +17,10 @@ import {
   type RecordedResource,
 } from "./program-harness";
 
-/** Whole-program tests: index.ts under Pulumi's mocks, with the real tenant files and each real stack file. */
+/**
+ * Whole-program tests: index.ts under Pulumi's mocks, with each real stack file and the example tenant set kept
+ * under test/fixtures/tenants/examples (tenants/ itself gets only the generic checks of live-tenants.test.ts).
+ */
 
 const STACKS = ["staging", "production"] as const;
 const tempDirs: string[] = [];
@@ -24,14 +28,12 @@ const tempDirs: string[] = [];
 function tenantsCopy(extra: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), "platform-tenants-"));
   tempDirs.push(dir);
-  cpSync(path.join(PROJECT_ROOT, "tenants"), dir, { recursive: true });
+  cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
   for (const [file, text] of Object.entries(extra)) writeFileSync(path.join(dir, file), text);
   return dir;
 }
 
-function withTenants(stack: string, dir: string): Record<string, unknown> {
-  return { ...stackConfig(stack), "platform:tenantsDir": dir };
-}
+const withTenants = fixtureConfig;
 
 afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
@@ -262,7 +264,7 @@ describe("a database is kept even when every service runs away from home", () =>
 describe("private registries", () => {
   it("each host's provider pulls with the stack's registry credentials, the password as a secret", async () => {
     const config = {
-      ...stackConfig("production"),
+      ...fixtureConfig("production"),
       "platform:registries": [{ server: "registry.example.com", username: "deploy", password: "registry-password" }],
     };
     const run = await runProgram("production", config);
@@ -290,7 +292,7 @@ describe("invalid input declares nothing", () => {
   });
 
   it("a bad stack config fails the program naming the key and the stack file", async () => {
-    const config = { ...stackConfig("staging"), "platform:domain": "Not A Domain", "platform:tls": "letsencrypt" };
+    const config = { ...fixtureConfig("staging"), "platform:domain": "Not A Domain", "platform:tls": "letsencrypt" };
     const run = await runProgram("staging", config);
     expect(run.resources).toEqual([]);
     expect(run.error?.message).toContain('Pulumi.staging.yaml:3:3 platform:domain: "Not A Domain" is not a lowercase domain like example.com');
@@ -298,13 +300,13 @@ describe("invalid input declares nothing", () => {
   });
 
   it("a missing tenant directory fails the program naming platform:tenantsDir", async () => {
-    const run = await runProgram("staging", withTenants("staging", "/nonexistent/tenants"));
+    const run = await runProgram("staging", { ...stackConfig("staging"), "platform:tenantsDir": "/nonexistent/tenants" });
     expect(run.resources).toEqual([]);
     expect(run.error?.message).toContain("Pulumi.staging.yaml:1:1 platform:tenantsDir: cannot read the tenant directory /nonexistent/tenants");
   });
 
   it("a secret missing from the stack config is an error, not an empty variable", async () => {
-    const config = { ...stackConfig("production"), "platform:secrets": { acme: {}, notes: { SECRET_KEY_BASE: "x" }, wishlist: { JWT_SECRET: "y" } } };
+    const config = { ...fixtureConfig("production"), "platform:secrets": { acme: {}, notes: { SECRET_KEY_BASE: "x" }, wishlist: { JWT_SECRET: "y" } } };
     const run = await runProgram("production", config);
     expect(run.resources).toEqual([]);
     expect(run.error?.message).toContain("pulumi config set --secret --path 'secrets.acme.STRIPE_KEY' <value>");
