@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import type { HealthcheckPlan } from "../model/tenant-plan";
 import { parseDurationMs } from "../model/units";
-import type { Resources } from "../stacks/definition";
+import type { Resources } from "../model/stack";
 
 /**
  * Settings every platform container shares: limits in Docker's units, restart policy and bounded logs. No swap

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import { CERT_RESOLVER } from "../model/traefik-labels";
-import type { StackDefinition } from "../stacks/definition";
+import type { StackDefinition } from "../model/stack";
 import { containerImage, dockerCpus, stopSettings } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 

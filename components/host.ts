@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES } from "../model/naming";
-import type { DockerHost } from "../stacks/definition";
+import type { DockerHost } from "../model/stack";
 
 export interface HostArgs {
   host: DockerHost;

@@ -12,7 +12,7 @@ import {
   type DatabaseVariable,
 } from "../model/platform-env";
 import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
-import type { StackDefinition } from "../stacks/definition";
+import type { StackDefinition } from "../model/stack";
 import type { Edge } from "./edge";
 import { Postgres } from "./postgres";
 import { Redis } from "./redis";

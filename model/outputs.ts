@@ -1,4 +1,4 @@
-import type { StackDefinition } from "../stacks/definition";
+import type { StackDefinition } from "./stack";
 import { dockerNames } from "./naming";
 import type { TenantPlan } from "./tenant-plan";
 import { routeUrl } from "./urls";

@@ -1,4 +1,4 @@
-import { resolveResources, type Resources, type StackDefinition } from "../stacks/definition";
+import { resolveResources, type Resources, type StackDefinition } from "./stack";
 import type { PathSegment } from "./diagnostics";
 import { isPinned, parseImageRef } from "./image-ref";
 import { generatedHost } from "./naming";

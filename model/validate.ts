@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { StackDefinition } from "../stacks/definition";
+import type { StackDefinition } from "./stack";
 import { closestMatch, formatDiagnostic, formatPath, sortDiagnostics, type Diagnostic, type PathSegment } from "./diagnostics";
 import { RESERVED_SERVICE_NAMES, RESERVED_TENANT_NAMES } from "./naming";
 import type { TenantSourceFile } from "./project-files";

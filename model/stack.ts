@@ -1,0 +1,59 @@
+/**
+ * The validated stack definition: what a stack file means once every default is applied. Loading and validating it
+ * from Pulumi config is stacks/'s job; everything downstream (model, components) sees only this.
+ */
+import { parseSize } from "./units";
+
+export interface Resources {
+  cpus: number;
+  memoryBytes: number;
+}
+
+export interface DockerHost {
+  name: string;
+  url: string;
+  sshOpts: string[];
+  /** Docker Engine 25+: health probes run every second during a container's start period. */
+  healthcheckStartInterval: boolean;
+}
+
+/** Stand-ins that let a local stack run tenants whose images and secrets exist only in staging and production. */
+export interface DevSettings {
+  /** The image app services run when their reference has no `images.replace` entry. */
+  fallbackImage: string;
+  /** Secrets not set in this stack get a generated value instead of failing validation. */
+  placeholderSecrets: boolean;
+}
+
+/** A validated stack with every default applied: the only view of stack config the rest of the program sees. */
+export interface StackDefinition {
+  name: string;
+  /** The stack file errors point at, e.g. Pulumi.staging.yaml. */
+  file: string;
+  domain: string;
+  hostSuffix: string;
+  hosts: Record<string, DockerHost>;
+  defaultHost: string;
+  tls: "acme" | "self-signed" | "none";
+  acme?: { email: string; caServer: string; challenge: "http" | "tls" };
+  edge: { image: string; pauseImage: string; httpPort: number; httpsPort: number; accessLog: boolean; dashboard: { enabled: boolean; port: number } };
+  images: { postgres: string; redis: string; replace: Record<string, string>; pull: boolean };
+  defaults: { resources: Resources; databaseResources: Resources };
+  protectData: boolean;
+  pinnedImages: boolean;
+  customDomains: boolean;
+  tenantsDir: string;
+  /** Secret values by tenant and name. The CLI sees only placeholders here; the program sees values to wrap as secrets. */
+  secrets: Record<string, Record<string, string>>;
+  registries: { server: string; username: string; password: string }[];
+  /** Only on stacks whose hosts are all local sockets (the schema refuses it elsewhere). */
+  dev?: DevSettings;
+}
+
+/** Limits from a tenant or stack file, with anything left out taken from `fallback`. */
+export function resolveResources(spec: { cpus?: number; memory?: string } | undefined, fallback: Resources): Resources {
+  return {
+    cpus: spec?.cpus ?? fallback.cpus,
+    memoryBytes: spec?.memory ? parseSize(spec.memory) : fallback.memoryBytes,
+  };
+}
