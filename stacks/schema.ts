@@ -31,8 +31,8 @@ export const stackConfigKeys = {
         url: dockerUrl,
         sshOpts: z.array(z.string()).optional(),
         // Docker Engine 25+ runs health probes every `startInterval` during the start period, so a healthy
-        // replacement is seen within about a second. Older engines ignore the setting and report no value back,
-        // which would show as a change on every preview: the stack says what its hosts support.
+        // replacement is seen within about a second. On older engines the provider refuses to create a container
+        // with it (API < 1.44): the stack says what its hosts support (bench/REAL-ENGINE.md).
         healthcheckStartInterval: z.boolean().optional(),
       }),
     )
