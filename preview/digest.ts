@@ -56,6 +56,12 @@ export const previewDigestSchema = z
     message: "has neither `steps` nor `diagnostics`: this is not the output of `pulumi preview --json`",
   });
 
+/**
+ * What the CLI writes for a value not known until the resource is created (pulumi/pulumi
+ * `sdk/go/common/resource/plugin/rpc.go`, `UnknownStringValue`): a preview shows it for outputs such as a new image id.
+ */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 export type PreviewDigest = z.infer<typeof previewDigestSchema>;
 export type PreviewStep = NonNullable<PreviewDigest["steps"]>[number];
 export type ResourceState = NonNullable<PreviewStep["oldState"]>;

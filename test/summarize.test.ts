@@ -40,11 +40,12 @@ describe("npm run summarize", () => {
     const result = summarize("plain-change", "--fail-on-danger");
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain("### Pulumi preview: stack `production`");
-    expect(result.stdout).toContain("3 resources change: 0 to create, 0 to update, 3 to replace, 0 to delete.");
-    expect(result.stdout).toContain("| tenant `acme` | 0 | 0 | 3 | 0 |");
+    // The image and both replicas are replaced; the rollout gate is updated with the new containers' addresses.
+    expect(result.stdout).toContain("4 resources change: 0 to create, 1 to update, 3 to replace, 0 to delete.");
+    expect(result.stdout).toContain("| tenant `acme` | 0 | 1 | 3 | 0 |");
     expect(result.stdout).not.toContain("Dangerous");
     expect(result.stdout).toContain("- **replace** `acme-web-0`: Container of tenant `acme`, because `image` changed");
-    expect(result.stdout).toMatch(/<details><summary>All 3 resource changes<\/summary>[\s\S]*\| replace \| `acme-web-1` \| `docker:index\/container:Container` \| tenant `acme` \| image \(update-replace\) \|/);
+    expect(result.stdout).toMatch(/<details><summary>All 4 resource changes<\/summary>[\s\S]*\| replace \| `acme-web-1` \| `docker:index\/container:Container` \| tenant `acme` \| image \(update-replace\) \|/);
   });
 
   it("the same change recorded with --show-sames gives the same rows (parents found by the parent chain)", () => {
@@ -68,7 +69,7 @@ describe("npm run summarize", () => {
       "- **Tenant `calendar` loses its database volume** `platform-staging-calendar-pgdata-pg16`: it leaves the stack and is retained on the host, orphaned (no database uses it any more).",
       "- **The database container of tenant `calendar` is deleted** (`calendar-postgres`): the tenant's database stops.",
     ]);
-    expect(stdout).toContain("| tenant `calendar` | 0 | 0 | 1 | 6 |");
+    expect(stdout).toContain("| tenant `calendar` | 0 | 1 | 1 | 6 |");
     expect(stdout).toContain("- **replace** `calendar-app-0`: Container of tenant `calendar`, because `envs`, `networksAdvanced` changed");
   });
 
@@ -77,7 +78,7 @@ describe("npm run summarize", () => {
     expect(dangerLines(stdout)).toEqual([
       "- **Tenant `calendar` is removed.** Its database volume `platform-staging-calendar-pgdata-pg16` is retained on the host and orphaned: nothing runs or manages it any more (list: `docker volume ls --filter label=platform.tenant=calendar`).",
     ]);
-    expect(stdout).toContain("| tenant `calendar` | 0 | 0 | 0 | 13 |");
+    expect(stdout).toContain("| tenant `calendar` | 0 | 0 | 0 | 14 |");
   });
 
   it("edge replaced: every tenant on each host drops briefly; one row per tenant and per edge", () => {
@@ -139,7 +140,7 @@ describe("npm run summarize", () => {
     const text = fs.readFileSync(fixture("plain-change"), "utf8");
     const result = runSummarize(["--stdin"], () => text);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain("| tenant `acme` | 0 | 0 | 3 | 0 |");
+    expect(result.stdout).toContain("| tenant `acme` | 0 | 1 | 3 | 0 |");
   });
 });
 
