@@ -1,5 +1,6 @@
-import type { PreviewDigest, PreviewStep, ResourceState } from "./digest";
+import { UNKNOWN_VALUE, type PreviewDigest, type PreviewStep, type ResourceState } from "./digest";
 import { compareOwners, ownerResolver, type Owner } from "./ownership";
+import { TYPES } from "./platform";
 import { parseUrn } from "./urn";
 
 export type ChangeKind = "create" | "update" | "replace" | "delete";
@@ -31,6 +32,8 @@ export interface ResourceChange {
   reasons: string[];
   /** `detailedDiff` entries as `path (kind)`. */
   details: string[];
+  /** The image reference before and after, where the resource's image reference changes. */
+  image?: { from: string; to: string };
   old?: ResourceState;
   new?: ResourceState;
 }
@@ -66,6 +69,10 @@ export function collectChanges(digest: PreviewDigest): PreviewChanges {
     });
     merge(byUrn.get(step.urn)!, step);
   }
+  for (const change of byUrn.values()) {
+    const image = imageChange(change);
+    if (image) change.image = image;
+  }
   const someUrn = steps[0]?.urn ?? digest.diagnostics?.find((d) => d.urn)?.urn;
   const stack = someUrn ? parseUrn(someUrn).stack : undefined;
   // Steps arrive in the engine's (concurrent, varying) order; owner then name gives a stable comment.
@@ -82,6 +89,23 @@ function merge(change: ResourceChange, step: PreviewStep): void {
   change.reasons = unique([...change.reasons, ...reasons]);
   const details = Object.entries(step.detailedDiff ?? {}).map(([path, diff]) => `${path} (${diff.kind})`);
   change.details = unique([...change.details, ...details]);
+}
+
+/**
+ * A pulled image's reference is the RemoteImage's `name`; a container names its image itself where the stack runs
+ * local images. A container's image id (`sha256:...`, unknown until the new image is pulled) says nothing to a
+ * reviewer: the RemoteImage it comes from shows the reference.
+ */
+function imageChange(change: ResourceChange): ResourceChange["image"] {
+  const key = change.type === TYPES.remoteImage ? "name" : change.type === TYPES.container ? "image" : undefined;
+  if (!key || (change.kind !== "replace" && change.kind !== "update")) return undefined;
+  const reference = (state: ResourceState | undefined) => {
+    const value = state?.inputs?.[key];
+    return typeof value === "string" && value !== UNKNOWN_VALUE && !value.startsWith("sha256:") ? value : undefined;
+  };
+  const from = reference(change.old);
+  const to = reference(change.new);
+  return from && to && from !== to ? { from, to } : undefined;
 }
 
 function unique(values: string[]): string[] {

@@ -17,6 +17,13 @@ export interface DangerOptions {
   docsBase: string;
 }
 
+/**
+ * How long every tenant on a host is unreachable while its Traefik is replaced, as measured by
+ * `npm run bench:real-engine` (bench/REAL-ENGINE.md, "Traefik replaced"): update both when the figures there change.
+ */
+export const EDGE_REPLACEMENT_OUTAGE = { duration: "about 6 s", measuredWith: "10 tenants" } as const;
+const EDGE_FIGURES = "bench/REAL-ENGINE.md";
+
 const under = (change: ResourceChange, component: string) => change.typeChain.slice(0, -1).includes(component);
 const ownerName = (change: ResourceChange) =>
   change.owner.kind === "tenant" ? change.owner.name : change.owner.kind === "unresolved-tenant" ? "(unresolved)" : "";
@@ -94,7 +101,7 @@ export function detectDangers(changes: readonly ResourceChange[], options: Dange
     if (destructive && change.type === TYPES.container && under(change, TYPES.edge) && change.owner.kind === "edge") {
       const host = change.owner.host;
       const message = change.kind === "replace"
-        ? `**Every tenant on host ${code(host)} drops briefly**: Traefik (${code(change.name)}) is replaced${because(change)}; its routes are down until the new container is healthy.`
+        ? `**Every tenant on host ${code(host)} drops briefly**: Traefik (${code(change.name)}) is replaced${because(change)}; its routes are down until the new container is healthy, ${EDGE_REPLACEMENT_OUTAGE.duration} (measured with ${EDGE_REPLACEMENT_OUTAGE.measuredWith}; see [${EDGE_FIGURES}](${options.docsBase}${EDGE_FIGURES})).`
         : `**Every tenant on host ${code(host)} becomes unreachable**: Traefik (${code(change.name)}) is deleted.`;
       dangers.push({ kind: "edge", subject: host, message });
     }

@@ -6,9 +6,18 @@ import { ownerKey, type Owner } from "./ownership";
 export interface Summary {
   stack?: string;
   changes: ResourceChange[];
+  /** Empty when the preview failed: nothing will be applied, so nothing dangerous will happen. */
   dangers: Danger[];
   failures: Failure[];
   unknownOps: { op: string; urn: string }[];
+  /** How a reviewer acknowledges dangerous changes, said right under them. */
+  acknowledgement?: Acknowledgement;
+}
+
+/** The pull-request label that acknowledges dangerous changes, and the commit an acknowledgement covers. */
+export interface Acknowledgement {
+  label: string;
+  commit?: string;
 }
 
 const VERB: Record<ChangeKind, string> = { create: "to create", update: "to update", replace: "to replace", delete: "to delete" };
@@ -31,13 +40,17 @@ export function renderMarkdown(summary: Summary): string {
   const counts = count(changes);
   const out: string[] = [`### Pulumi preview: stack ${code(summary.stack ?? "unknown")}`, ""];
 
-  if (failures.length > 0) {
+  const failed = failures.length > 0;
+  if (failed) {
     out.push("**❌ The preview failed: nothing in this stack can be deployed until this is fixed.**", "");
     for (const failure of failures) {
       out.push(`- ${failure.message}`);
       if (failure.quote) out.push("", "  ```", ...failure.quote.split("\n").map((line) => `  ${line}`), "  ```", "");
     }
     out.push("");
+    // What the engine planned before it stopped is not a plan: only the details list it, for reference.
+    if (changes.length > 0)
+      out.push(`Nothing is applied while the preview fails. The ${changes.length} resource change${changes.length === 1 ? "" : "s"} the engine planned before it stopped ${changes.length === 1 ? "is" : "are"} in the details below, for reference only.`, "");
   } else {
     const total = changes.length;
     out.push(total === 0
@@ -49,9 +62,13 @@ export function renderMarkdown(summary: Summary): string {
     out.push("#### ⚠ Dangerous changes", "");
     for (const danger of dangers) out.push(`- ${danger.message}`);
     out.push("");
+    if (summary.acknowledgement) out.push(acknowledgementText(summary.acknowledgement), "");
   }
 
-  if (changes.length > 0) {
+  const images = failed ? [] : imageLines(changes);
+  if (images.length > 0) out.push("#### Image changes", "", ...images, "");
+
+  if (changes.length > 0 && !failed) {
     out.push("| | creates | updates | replaces | deletes |", "|---|---:|---:|---:|---:|");
     for (const [owner, rows] of groupByOwner(changes)) {
       const c = count(rows);
@@ -61,7 +78,7 @@ export function renderMarkdown(summary: Summary): string {
   }
 
   // Components only group resources: their own deletes say nothing a reviewer needs here.
-  const destructive = changes.filter((c) => (c.kind === "replace" || c.kind === "delete") && (c.old ?? c.new)?.custom !== false);
+  const destructive = failed ? [] : changes.filter((c) => (c.kind === "replace" || c.kind === "delete") && (c.old ?? c.new)?.custom !== false);
   if (destructive.length > 0) {
     out.push("#### Replaces and deletes", "");
     for (const change of destructive) {
@@ -78,7 +95,8 @@ export function renderMarkdown(summary: Summary): string {
 
   if (changes.length > 0 || failures.some((f) => !f.quote)) {
     const errors = failures.some((f) => !f.quote) ? " and the engine's errors" : "";
-    out.push(`<details><summary>All ${changes.length} resource change${changes.length === 1 ? "" : "s"}${errors}</summary>`, "");
+    const title = failed && changes.length > 0 ? "Planned before the failure, not applied:" : "All";
+    out.push(`<details><summary>${title} ${changes.length} resource change${changes.length === 1 ? "" : "s"}${errors}</summary>`, "");
     if (changes.length > 0) {
       out.push("| change | resource | type | owner | properties |", "|---|---|---|---|---|");
       for (const change of changes) {
@@ -91,6 +109,23 @@ export function renderMarkdown(summary: Summary): string {
     out.push("</details>", "");
   }
   return out.join("\n");
+}
+
+function acknowledgementText({ label, commit }: Acknowledgement): string {
+  const covers = commit ? `: it acknowledges commit ${code(commit)} only, and every later push removes it` : "";
+  return `To deploy them, a reviewer who has read these dangerous changes adds the label ${code(label)} to the pull request${covers}.`;
+}
+
+/** One line per owner and image change (a service's replicas share one image): `old` → `new`. */
+function imageLines(changes: readonly ResourceChange[]): string[] {
+  const lines = new Map<string, { owner: Owner; from: string; to: string; names: string[] }>();
+  for (const change of changes) {
+    if (!change.image) continue;
+    const key = `${ownerKey(change.owner)}\n${change.image.from}\n${change.image.to}`;
+    if (!lines.has(key)) lines.set(key, { owner: change.owner, ...change.image, names: [] });
+    lines.get(key)!.names.push(change.name);
+  }
+  return [...lines.values()].map(({ owner, from, to, names }) => `- ${ownerLabel(owner)}: ${code(from)} → ${code(to)} (${names.map(code).join(", ")})`);
 }
 
 function count(changes: readonly ResourceChange[]): Record<ChangeKind, number> {

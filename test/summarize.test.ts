@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runSummarize } from "../cli/summarize";
-import { parsePreview, type PreviewDigest } from "../preview/digest";
+import { EDGE_REPLACEMENT_OUTAGE } from "../preview/dangers";
+import { parsePreview, UNKNOWN_VALUE, type PreviewDigest } from "../preview/digest";
 import { summarizePreview } from "../preview/summarize";
 
 const FIXTURES = path.join(__dirname, "fixtures", "preview");
@@ -81,12 +82,14 @@ describe("npm run summarize", () => {
     expect(stdout).toContain("| tenant `calendar` | 0 | 0 | 0 | 14 |");
   });
 
-  it("edge replaced: every tenant on each host drops briefly; one row per tenant and per edge", () => {
-    const { stdout } = summarize("edge-replaced");
+  it("edge replaced: every tenant on each host drops briefly, for how long; one row per tenant and per edge", () => {
+    const { stdout } = summarize("edge-replaced", "--docs-base", "https://github.com/o/platform/blob/abc123/");
+    const outage = `${EDGE_REPLACEMENT_OUTAGE.duration} (measured with ${EDGE_REPLACEMENT_OUTAGE.measuredWith}; see [bench/REAL-ENGINE.md](https://github.com/o/platform/blob/abc123/bench/REAL-ENGINE.md))`;
     expect(dangerLines(stdout)).toEqual([
-      "- **Every tenant on host `eu-1` drops briefly**: Traefik (`edge-eu-1-traefik`) is replaced (because `image` changed); its routes are down until the new container is healthy.",
-      "- **Every tenant on host `eu-2` drops briefly**: Traefik (`edge-eu-2-traefik`) is replaced (because `image` changed); its routes are down until the new container is healthy.",
+      `- **Every tenant on host \`eu-1\` drops briefly**: Traefik (\`edge-eu-1-traefik\`) is replaced (because \`image\` changed); its routes are down until the new container is healthy, ${outage}.`,
+      `- **Every tenant on host \`eu-2\` drops briefly**: Traefik (\`edge-eu-2-traefik\`) is replaced (because \`image\` changed); its routes are down until the new container is healthy, ${outage}.`,
     ]);
+    expect(EDGE_REPLACEMENT_OUTAGE.duration).toMatch(/\d+(\.\d+)? s/);
     for (const row of [
       "| tenant `acme` | 0 | 0 | 1 | 0 |",
       "| tenant `notes` | 0 | 0 | 1 | 0 |",
@@ -141,6 +144,108 @@ describe("npm run summarize", () => {
     const result = runSummarize(["--stdin"], () => text);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain("| tenant `acme` | 0 | 1 | 3 | 0 |");
+  });
+});
+
+describe("image changes: old → new, in view", () => {
+  const imageSection = (markdown: string) => (visible(markdown).split("#### Image changes\n\n")[1] ?? "").split("\n\n")[0]!.split("\n").filter(Boolean);
+
+  it("a tenant's new image: the references from the preview, before the tables", () => {
+    const { stdout } = summarize("plain-change");
+    expect(imageSection(stdout)).toEqual([
+      "- tenant `acme`: `registry.example.com/acme/web:1.4.2` → `registry.example.com/acme/web:1.5.0` (`acme-web-image`)",
+    ]);
+    expect(stdout.indexOf("#### Image changes")).toBeLessThan(stdout.indexOf("| | creates |"));
+  });
+
+  it("Traefik's and Postgres' images too; a container's image id is never shown as a change", () => {
+    expect(imageSection(summarize("edge-replaced").stdout)).toEqual([
+      "- edge `eu-1`: `traefik:v3.6.12` → `traefik:v3.6.13` (`edge-eu-1-image`)",
+      "- edge `eu-2`: `traefik:v3.6.12` → `traefik:v3.6.13` (`edge-eu-2-image`)",
+    ]);
+    expect(imageSection(summarize("database-container-replaced").stdout)).toEqual([
+      "- tenant `acme`: `postgres:16` → `postgres:16.6` (`acme-postgres-image`)",
+    ]);
+    expect(visible(summarize("database-container-replaced").stdout)).not.toContain("sha256:");
+  });
+
+  it("containers that name their image (stacks on local images): one line for a service's replicas", () => {
+    const urn = (name: string) => `urn:pulumi:dev::platform::platform:index:Tenant$platform:index:Service$docker:index/container:Container::${name}`;
+    const tenant = "urn:pulumi:dev::platform::platform:index:Tenant::shop";
+    const step = (name: string, from: string, to: string) => ({
+      op: "replace",
+      urn: urn(name),
+      oldState: { urn: urn(name), type: "docker:index/container:Container", custom: true, parent: tenant, inputs: { image: from } },
+      newState: { urn: urn(name), type: "docker:index/container:Container", custom: true, parent: tenant, inputs: { image: to } },
+      replaceReasons: ["image"],
+    });
+    const { markdown, changes } = summarizePreview({
+      steps: [
+        step("shop-web-0", "platform-local/demo-app:1", "platform-local/demo-app:2"),
+        step("shop-web-1", "platform-local/demo-app:1", "platform-local/demo-app:2"),
+        step("shop-api-0", "sha256:1111", UNKNOWN_VALUE),
+      ],
+    });
+    expect(imageSection(markdown)).toEqual(["- tenant `shop`: `platform-local/demo-app:1` → `platform-local/demo-app:2` (`shop-web-0`, `shop-web-1`)"]);
+    expect(changes.find((c) => c.name === "shop-api-0")!.image).toBeUndefined();
+  });
+
+  it("no section when no image reference changes", () => {
+    expect(summarize("tenant-removed").stdout).not.toContain("#### Image changes");
+  });
+});
+
+describe("acknowledging dangerous changes", () => {
+  const ack = ["--acknowledge-with", "dangerous-change-ok", "--commit", "0123abc"];
+
+  it("under the dangerous changes: the label, the commit it acknowledges, that a push removes it", () => {
+    const top = visible(summarize("database-volume-deleted", ...ack).stdout);
+    const afterDangers = top.split("#### ⚠ Dangerous changes\n\n")[1]!.split("\n\n")[1];
+    expect(afterDangers).toBe(
+      "To deploy them, a reviewer who has read these dangerous changes adds the label `dangerous-change-ok` to the pull request: it acknowledges commit `0123abc` only, and every later push removes it.",
+    );
+  });
+
+  it("without a commit, just the label", () => {
+    expect(summarize("database-volume-deleted", "--acknowledge-with", "dangerous-change-ok").stdout).toContain(
+      "adds the label `dangerous-change-ok` to the pull request.",
+    );
+  });
+
+  it("not said where nothing is dangerous, nor when not asked for", () => {
+    expect(summarize("plain-change", ...ack).stdout).not.toContain("dangerous-change-ok");
+    expect(summarize("database-volume-deleted").stdout).not.toContain("reviewer");
+  });
+
+  it.each([
+    [["--commit", "0123abc", "a.json"], "give --acknowledge-with <label> too"],
+    [["--acknowledge-with", "", "a.json"], "--acknowledge-with needs a value"],
+    [["--acknowledge-with"], "--acknowledge-with needs a value"],
+  ])("usage error: %j", (args, message) => {
+    const result = runSummarize(args);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+});
+
+describe("a failed preview applies nothing", () => {
+  it("removing a protected tenant: no danger and no outcome in view, the planned steps only in the details", () => {
+    const result = summarize("failed-protected-volume-delete", "--fail-on-danger", "--acknowledge-with", "dangerous-change-ok");
+    const top = visible(result.stdout);
+    expect(result.exitCode).toBe(0);
+    expect(summarizePreview(digestOf("failed-protected-volume-delete")).dangers).toEqual([]);
+    // What the same removal says when it can be applied (tenant-removed): none of it may appear here.
+    for (const outcome of ["orphaned", "retained", "kept on the host", "Dangerous changes", "dangerous-change-ok", "| tenant `notes` |"])
+      expect(top).not.toContain(outcome);
+    expect(top).toMatch(/Nothing is applied while the preview fails\. The \d+ resource changes the engine planned before it stopped are in the details below, for reference only\./);
+    expect(result.stdout.split("<details>")[1]).toMatch(/^<summary>Planned before the failure, not applied: \d+ resource changes and the engine's errors<\/summary>/);
+    expect(result.stdout.split("<details>")[1]).toContain("| delete | `notes-pgdata` | `docker:index/volume:Volume` |");
+  });
+
+  it("a failed major-version bump: no restart or version danger, no image change announced", () => {
+    const top = visible(summarize("failed-postgres-major-bump-production").stdout);
+    expect(top).not.toContain("Dangerous changes");
+    expect(top).not.toContain("#### Image changes");
   });
 });
 
