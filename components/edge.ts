@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { COMPONENT_TYPES, dockerNames, LABEL, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../model/stack";
 import { containerImage, dockerCpus, stopSettings } from "./container-settings";
@@ -41,13 +41,16 @@ const PAUSE_LIMITS = { cpus: 0.1, memoryMb: 16 };
  * new arguments) is then only a process restart: the engine tears down and re-creates no network endpoint, and no
  * tenant re-attaches, so the outage does not grow with the number of tenants (bench/REAL-ENGINE.md).
  */
-export class Edge extends pulumi.ComponentResource {
+export class Edge extends pulumi.ComponentResource implements EdgeRef {
   /** Traefik itself: `docker exec` into it reaches its API and ping on the namespace's loopback. */
   readonly container: docker.Container;
   readonly containerName: string;
   /** The namespace holder tenants attach their ingress networks to. */
   readonly pause: docker.Container;
   readonly pauseName: string;
+  readonly stack: string;
+  readonly pauseId: pulumi.Output<string>;
+  readonly resources: pulumi.Resource[];
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.edge, name, {}, opts);
@@ -131,8 +134,37 @@ export class Edge extends pulumi.ComponentResource {
       },
       { parent: this, provider, ...resourceOptions.edgeContainer() },
     );
+    this.stack = stack.name;
+    this.pauseId = this.pause.id;
+    this.resources = [this.pause];
     this.registerOutputs({ containerName: this.containerName, pauseName: this.pauseName });
   }
+}
+
+/** What a tenant needs of its host's edge: the stack it routes for, its two containers' names, the pause's id. */
+export interface EdgeRef {
+  /** Traefik routes the containers labelled with this stack (components/service.ts). */
+  stack: string;
+  containerName: string;
+  pauseName: string;
+  /** A new pause container (new id) makes every attachment connect again. */
+  pauseId: pulumi.Input<string>;
+  /** What attachments wait for: nothing for an edge another stack declares. */
+  resources: pulumi.Resource[];
+}
+
+/**
+ * A preview's edge on a host: its base stack's, which the preview does not declare (ports 80/443 are taken) but
+ * reaches by name. `pauseId` is the base's pause container as `npm run preview` found it, when known.
+ */
+export function baseStackEdge(baseStack: string, pauseId: string | undefined): EdgeRef {
+  return {
+    stack: baseStack,
+    containerName: dockerNames.edgeContainer(baseStack),
+    pauseName: dockerNames.edgePause(baseStack),
+    pauseId: pauseId ?? "",
+    resources: [],
+  };
 }
 
 /** Traefik's static configuration, as command-line flags (no config file to keep in sync with the container). */
@@ -142,8 +174,9 @@ export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
     "--global.sendAnonymousUsage=false",
     "--providers.docker=true",
     "--providers.docker.exposedByDefault=false",
-    // Several stacks may share a Docker host; each Traefik only routes its own stack's containers.
-    `--providers.docker.constraints=Label(\`platform.stack\`,\`${stack.name}\`)`,
+    // Several stacks may share a Docker host; each Traefik routes only the containers labelled with its stack as
+    // their edge: its own stack's and its previews' (a preview declares no edge and names its base's).
+    `--providers.docker.constraints=Label(\`${LABEL.edge}\`,\`${stack.name}\`)`,
     // A stopped container must leave the load balancer at once, not up to 2s later (zero-downtime updates).
     `--providers.providersThrottleDuration=${EDGE_THROTTLE}`,
     `--providers.file.filename=${DYNAMIC_CONFIG_PATH}`,

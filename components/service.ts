@@ -24,8 +24,11 @@ export interface ServiceArgs {
   dependsOn: pulumi.Input<pulumi.Resource>[];
   /** The host's engine supports health-check start intervals (Engine 25+). */
   healthcheckStartInterval: boolean;
-  /** Where a routed service's rollout gate asks Traefik whether it routes to the new containers. */
-  edge?: { hostUrl: string; containerName: string };
+  /**
+   * The edge that routes this service: its stack (a preview's base) selects the containers by label, and the rollout
+   * gate asks its Traefik container whether it routes to the new containers.
+   */
+  edge: { stack: string; hostUrl: string; containerName: string };
 }
 
 /** One app service of a tenant: its image and `replicas` containers, health-gated and routed by labels. */
@@ -37,7 +40,9 @@ export class Service extends pulumi.ComponentResource {
     const { stack, tenant, plan, provider } = args;
     const image = containerImage(resourceNames.serviceImage(tenant, plan.name), plan.runImage, args.pullImages, { parent: this, provider });
 
-    const routing = args.ingressNetworkName ? traefikLabels(plan, { tenant, ingressNetwork: args.ingressNetworkName, tls: args.tls }) : {};
+    const routing = args.ingressNetworkName
+      ? traefikLabels(plan, { stack, edge: args.edge.stack, tenant, ingressNetwork: args.ingressNetworkName, tls: args.tls })
+      : {};
     const labels = toDockerLabels({ ...platformLabels(stack, { tenant, service: plan.name }), ...routing });
 
     const networks: docker.types.input.ContainerNetworksAdvanced[] = [{ name: args.networks.apps, aliases: [plan.name] }];
@@ -67,12 +72,12 @@ export class Service extends pulumi.ComponentResource {
         { parent: this, provider, dependsOn: args.dependsOn, ...resourceOptions.serviceContainer() },
       ),
     );
-    if (args.ingressNetworkName && args.edge && plan.port !== undefined) {
+    if (args.ingressNetworkName && plan.port !== undefined) {
       rolloutGate(resourceNames.rolloutGate(tenant, plan.name), {
         hostUrl: args.edge.hostUrl,
         owner: { stack, tenant, service: plan.name },
         edgeContainerName: args.edge.containerName,
-        traefikService: `${traefikServiceName(tenant, plan.name)}@docker`,
+        traefikService: `${traefikServiceName(stack, tenant, plan.name)}@docker`,
         containers: this.containers,
         ingressNetworkName: args.ingressNetworkName,
         port: plan.port,

@@ -13,7 +13,7 @@ import {
 } from "../model/platform-env";
 import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
 import type { StackDefinition } from "../model/stack";
-import type { Edge } from "./edge";
+import type { EdgeRef } from "./edge";
 import { Postgres } from "./postgres";
 import { Redis } from "./redis";
 import { resourceOptions } from "./resource-options";
@@ -22,7 +22,7 @@ import { Service } from "./service";
 export interface TenantHost {
   provider: docker.Provider;
   url: string;
-  edge: Edge;
+  edge: EdgeRef;
   healthcheckStartInterval: boolean;
 }
 
@@ -115,7 +115,7 @@ export class Tenant extends pulumi.ComponentResource {
             envs: serviceEnvironment(service, secrets, atHome ? platformAtHome : {}),
             dependsOn,
             healthcheckStartInterval: host.healthcheckStartInterval,
-            edge: { hostUrl: host.url, containerName: host.edge.containerName },
+            edge: { stack: host.edge.stack, hostUrl: host.url, containerName: host.edge.containerName },
           }, { parent: this }),
         );
       }
@@ -171,9 +171,9 @@ export class Tenant extends pulumi.ComponentResource {
       {
         create: 'docker network connect "$NETWORK" "$EDGE" 2>/dev/null || docker inspect -f "{{json .NetworkSettings.Networks}}" "$EDGE" | grep -q "\\"$NETWORK\\""',
         delete: 'docker network disconnect --force "$NETWORK" "$EDGE" 2>/dev/null || true',
-        environment: { DOCKER_HOST: host.url, NETWORK: ingress.name, EDGE: host.edge.pauseName, EDGE_ID: host.edge.pause.id },
+        environment: { DOCKER_HOST: host.url, NETWORK: ingress.name, EDGE: host.edge.pauseName, EDGE_ID: host.edge.pauseId },
       },
-      { parent: this, dependsOn: [host.edge.pause], ...resourceOptions.ingressAttachment() },
+      { parent: this, dependsOn: host.edge.resources, ...resourceOptions.ingressAttachment() },
     );
   }
 }

@@ -71,6 +71,8 @@ export const LABEL = {
   stack: "platform.stack",
   tenant: "platform.tenant",
   service: "platform.service",
+  /** On routed containers: the stack whose edge (Traefik) routes them. A preview's containers name its base stack. */
+  edge: "platform.edge",
 } as const;
 
 export function platformLabels(stack: string, owner?: { tenant: string; service?: string }): Record<string, string> {

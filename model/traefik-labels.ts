@@ -1,3 +1,4 @@
+import { LABEL } from "./naming";
 import type { ServicePlan } from "./tenant-plan";
 
 /** Names of the file-provider middlewares the edge defines and every router uses. */
@@ -5,6 +6,10 @@ export const EDGE_MIDDLEWARES = ["security-headers@file", "retry@file"];
 export const CERT_RESOLVER = "letsencrypt";
 
 export interface RoutingContext {
+  /** The stack the service belongs to: one Traefik routes a stack and its previews, so names carry the stack. */
+  stack: string;
+  /** The stack whose edge routes the service (its own, or a preview's base); Traefik selects containers by it. */
+  edge: string;
   tenant: string;
   /** Docker name of the network Traefik shares with this service. */
   ingressNetwork: string;
@@ -13,12 +18,14 @@ export interface RoutingContext {
 
 /**
  * Traefik routing lives in container labels, so Traefik picks tenants up from Docker events without its own
- * container changing. Router and service names start with the tenant, which the validator keeps unique.
+ * container changing. Router and service names are the stack's, then the tenant's (which the validator keeps unique
+ * within a stack): a preview's `acme` and its base stack's `acme` share one Traefik without colliding.
  */
 export function traefikLabels(service: ServicePlan, context: RoutingContext): Record<string, string> {
   if (!service.routed || service.port === undefined) return {};
-  const base = traefikServiceName(context.tenant, service.name);
+  const base = traefikServiceName(context.stack, context.tenant, service.name);
   const labels: Record<string, string> = {
+    [LABEL.edge]: context.edge,
     "traefik.enable": "true",
     "traefik.docker.network": context.ingressNetwork,
     [`traefik.http.services.${base}.loadbalancer.server.port`]: String(service.port),
@@ -41,9 +48,13 @@ export function traefikLabels(service: ServicePlan, context: RoutingContext): Re
   return labels;
 }
 
-/** The name of a routed service's load balancer in Traefik (its Docker provider adds `@docker`). */
-export function traefikServiceName(tenant: string, service: string): string {
-  return `${tenant}-${service}`;
+/**
+ * The name of a routed service's load balancer in Traefik (its Docker provider adds `@docker`), also the stem of
+ * its routers: `<stack>--<tenant>-<service>`. Stack names never contain `--` (previews' are `pr-<n>` and
+ * `app-<repo>-pr-<n>`), so two stacks cannot produce one name; Traefik reads `.` in a label key as a separator.
+ */
+export function traefikServiceName(stack: string, tenant: string, service: string): string {
+  return `${stack.replaceAll(".", "_")}--${tenant}-${service}`;
 }
 
 /**

@@ -5,7 +5,7 @@ import { durationToDockerString } from "../model/units";
 import { isPinned, parseImageRef } from "../model/image-ref";
 import { generatedHost } from "../model/naming";
 import type { ServicePlan } from "../model/tenant-plan";
-import { traefikLabels } from "../model/traefik-labels";
+import { traefikLabels, traefikServiceName } from "../model/traefik-labels";
 import { parseDurationMs, parseSize } from "../model/units";
 import { routeUrl } from "../model/urls";
 import { repoStacks } from "./validation-fixtures";
@@ -51,28 +51,40 @@ describe("Traefik", () => {
     resources: { cpus: 1, memoryBytes: 1 }, env: {}, secretNames: [],
   };
 
+  const context = { stack: "production", edge: "production", tenant: "acme", ingressNetwork: "net", tls: "acme" } as const;
+
   it("routes a service by labels: one router per route, TLS by the ACME resolver, shared middlewares", () => {
-    const labels = traefikLabels(service, { tenant: "acme", ingressNetwork: "net", tls: "acme" });
+    const labels = traefikLabels(service, context);
     expect(labels).toMatchObject({
+      "platform.edge": "production",
       "traefik.enable": "true",
       "traefik.docker.network": "net",
-      "traefik.http.services.acme-web.loadbalancer.server.port": "8080",
-      "traefik.http.routers.acme-web-0.rule": "Host(`acme.apps.example.com`)",
-      "traefik.http.routers.acme-web-1.rule": "Host(`shop.example.org`) && PathPrefix(`/api`)",
-      "traefik.http.routers.acme-web-1.entrypoints": "websecure",
-      "traefik.http.routers.acme-web-1.tls.certresolver": "letsencrypt",
-      "traefik.http.routers.acme-web-0.middlewares": "security-headers@file,retry@file",
+      "traefik.http.services.production--acme-web.loadbalancer.server.port": "8080",
+      "traefik.http.routers.production--acme-web-0.rule": "Host(`acme.apps.example.com`)",
+      "traefik.http.routers.production--acme-web-1.rule": "Host(`shop.example.org`) && PathPrefix(`/api`)",
+      "traefik.http.routers.production--acme-web-1.entrypoints": "websecure",
+      "traefik.http.routers.production--acme-web-1.tls.certresolver": "letsencrypt",
+      "traefik.http.routers.production--acme-web-0.middlewares": "security-headers@file,retry@file",
     });
   });
 
-  it("an internal service gets no routing labels", () => {
-    expect(traefikLabels({ ...service, routed: false, routes: [] }, { tenant: "acme", ingressNetwork: "net", tls: "acme" })).toEqual({});
+  it("a preview's acme and its base stack's acme share one Traefik: same edge label, no shared router or service name", () => {
+    const names = (labels: Record<string, string>) => Object.keys(labels).filter((k) => k.startsWith("traefik.http."));
+    const staging = traefikLabels(service, { ...context, stack: "staging", edge: "staging" });
+    const preview = traefikLabels(service, { ...context, stack: "pr-7", edge: "staging" });
+    expect(preview["platform.edge"]).toBe(staging["platform.edge"]);
+    expect(names(preview).filter((name) => names(staging).includes(name))).toEqual([]);
+    expect(traefikServiceName("pr-7", "acme", "web")).toBe("pr-7--acme-web");
   });
 
-  it("the edge redirects HTTP to HTTPS, uses ACME, exposes nothing by default and only its own stack", () => {
+  it("an internal service gets no routing labels", () => {
+    expect(traefikLabels({ ...service, routed: false, routes: [] }, context)).toEqual({});
+  });
+
+  it("the edge redirects HTTP to HTTPS, uses ACME, exposes nothing by default and only what names it as edge", () => {
     const args = traefikArguments(production);
     expect(args).toContain("--providers.docker.exposedByDefault=false");
-    expect(args).toContain("--providers.docker.constraints=Label(`platform.stack`,`production`)");
+    expect(args).toContain("--providers.docker.constraints=Label(`platform.edge`,`production`)");
     expect(args).toContain("--entrypoints.web.http.redirections.entrypoint.to=websecure");
     expect(args).toContain("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web");
     expect(args).toContain("--certificatesresolvers.letsencrypt.acme.storage=/acme/acme.json");
