@@ -19,6 +19,9 @@ export function tenantOutputs(plans: readonly TenantPlan[], stack: StackDefiniti
               plan.services.map((service) => [service.name, { host: service.host, replicas: service.replicas, image: service.image }]),
             ),
         databaseVolume: plan.database ? dockerNames.dataVolume(stack.name, plan.name, plan.database.major) : null,
+        // The data containers on the home host (none while retiring): `npm run status` reports one that is missing.
+        databaseContainer: plan.database && !plan.retiring ? dockerNames.databaseContainer(stack.name, plan.name) : null,
+        cacheContainer: plan.cache && !plan.retiring ? dockerNames.cacheContainer(stack.name, plan.name) : null,
       },
     ]),
   );

@@ -1,0 +1,253 @@
+import { dockerNames, LABEL } from "../model/naming";
+import type { Deployment, DeployedTenant } from "./deployment";
+import type { HostObservation, ObservedContainer } from "./docker-host";
+
+/**
+ * "What runs where, and is it healthy?": the stack's outputs (what was deployed) against what each Docker host
+ * reports. Pure: the CLI gathers both and prints the result as a table or JSON.
+ */
+
+/** One word per container; only `healthy` and `running` (no health check) count as fine. */
+export type Verdict = "healthy" | "running" | "starting" | "unhealthy" | "restarting" | "paused" | "exited" | "created" | "dead" | "missing" | "unknown";
+/** Worst first: a service shows the worst of its containers. */
+const SEVERITY: readonly Verdict[] = ["missing", "unknown", "dead", "exited", "restarting", "unhealthy", "paused", "created", "starting", "running", "healthy"];
+export const isFine = (verdict: Verdict) => verdict === "healthy" || verdict === "running";
+
+export interface ContainerStatus {
+  /** null for a container that should exist and does not. */
+  name: string | null;
+  id: string | null;
+  image: string | null;
+  status: Verdict;
+  /** The engine's words: state (running, exited, ...) and health (healthy, unhealthy, starting, or null). */
+  state: string | null;
+  health: string | null;
+  /** The last failed health probe's output. */
+  healthOutput: string | null;
+  restarts: number;
+  exitCode: number | null;
+  startedAt: string | null;
+}
+
+export interface ServiceStatus {
+  kind: "app" | "database" | "cache" | "edge";
+  host: string;
+  /** App services: the image the tenant file names (as deployed); the others: what the container runs. */
+  image: string | null;
+  /** How many containers the deployment has. */
+  replicas: number;
+  status: Verdict;
+  healthy: boolean;
+  restarts: number;
+  containers: ContainerStatus[];
+}
+
+export interface TenantStatus {
+  homeHost: string;
+  retiring: boolean;
+  healthy: boolean;
+  urls: string[];
+  services: Record<string, ServiceStatus>;
+}
+
+export interface EdgeStatus {
+  dockerHost: string;
+  healthy: boolean;
+  services: { traefik: ServiceStatus; pause: ServiceStatus };
+}
+
+export interface HostStatus {
+  url: string;
+  reachable: boolean;
+  error: string | null;
+}
+
+export interface StrayContainer extends ContainerStatus {
+  host: string;
+  tenant: string | null;
+  service: string | null;
+}
+
+export interface StatusReport {
+  stack: string;
+  healthy: boolean;
+  /** One line each, for people; empty exactly when healthy. */
+  problems: string[];
+  hosts: Record<string, HostStatus>;
+  tenants: Record<string, TenantStatus>;
+  edges: Record<string, EdgeStatus>;
+  /** The stack's containers the outputs do not account for (e.g. left from a removed tenant); not a problem by themselves. */
+  strays: StrayContainer[];
+}
+
+export interface StatusInput {
+  stack: string;
+  deployment: Deployment;
+  hosts: Record<string, { url: string; observation: HostObservation }>;
+}
+
+/** Containers status expects by name on each host, so they are found even when their labels are not the stack's. */
+export function namesExpected(stack: string, deployment: Deployment): Record<string, string[]> {
+  const names: Record<string, string[]> = {};
+  const add = (host: string, name: string | null | undefined) => {
+    if (name) (names[host] ??= []).push(name);
+  };
+  for (const [host, edge] of Object.entries(deployment.edges)) {
+    add(host, edge.container);
+    add(host, dockerNames.edgePause(stack));
+  }
+  for (const [tenant, deployed] of Object.entries(deployment.tenants)) {
+    add(deployed.homeHost, databaseContainerName(stack, tenant, deployed));
+    add(deployed.homeHost, deployed.cacheContainer);
+  }
+  return names;
+}
+
+export function buildStatus(input: StatusInput): StatusReport {
+  const { stack, deployment } = input;
+  const problems: string[] = [];
+  const claimed = new Set<string>();
+  const hosts: Record<string, HostStatus> = {};
+  for (const [name, { url, observation }] of Object.entries(input.hosts)) {
+    hosts[name] = { url, reachable: observation.reachable, error: observation.reachable ? null : observation.error };
+    if (!observation.reachable) problems.push(`host ${name} (${url}) unreachable: ${observation.error}`);
+  }
+  const on = (host: string) => input.hosts[host]?.observation;
+  const unknownHost = (owner: string, host: string) => {
+    if (!input.hosts[host]) problems.push(`${owner}: host "${host}" is in neither Pulumi.${stack}.yaml nor the stack's edges`);
+  };
+
+  /** `expected` containers found by `match`; fewer found than expected are reported missing. */
+  const service = (owner: string, kind: ServiceStatus["kind"], host: string, expected: number, declaredImage: string | null, match: (c: ObservedContainer) => boolean, missingName: string | null = null): ServiceStatus => {
+    const observation = on(host);
+    unknownHost(owner, host);
+    if (!observation?.reachable) {
+      return { kind, host, image: declaredImage, replicas: expected, status: "unknown", healthy: false, restarts: 0, containers: [] };
+    }
+    const found = observation.containers.filter((c) => !claimed.has(c.id) && match(c)).sort((a, b) => a.name.localeCompare(b.name));
+    for (const c of found) claimed.add(c.id);
+    const containers = found.map(containerStatus);
+    const missing = Math.max(0, expected - found.length);
+    for (let i = 0; i < missing; i++) containers.push(missingContainer(missingName));
+    for (const c of containers.filter((c) => !isFine(c.status) && c.status !== "missing")) problems.push(`${owner} on ${host}: ${c.name} ${describe(c)}`);
+    if (missing > 0) problems.push(`${owner} on ${host}: ${missingName ?? (expected === 1 ? "container" : `${missing} of ${expected} containers`)} missing`);
+    const status = worst(containers.map((c) => c.status));
+    return {
+      kind,
+      host,
+      image: declaredImage ?? found[0]?.image ?? null,
+      replicas: expected,
+      status,
+      healthy: isFine(status),
+      restarts: containers.reduce((sum, c) => sum + c.restarts, 0),
+      containers,
+    };
+  };
+
+  const edges: Record<string, EdgeStatus> = {};
+  for (const [host, edge] of Object.entries(deployment.edges).sort(([a], [b]) => a.localeCompare(b))) {
+    const pauseName = dockerNames.edgePause(stack);
+    const traefik = service("edge", "edge", host, 1, null, (c) => c.name === edge.container, edge.container);
+    const pause = service("edge", "edge", host, 1, null, (c) => c.name === pauseName, pauseName);
+    edges[host] = { dockerHost: edge.dockerHost, healthy: traefik.healthy && pause.healthy, services: { traefik, pause } };
+  }
+
+  const tenants: Record<string, TenantStatus> = {};
+  for (const [tenant, deployed] of Object.entries(deployment.tenants).sort(([a], [b]) => a.localeCompare(b))) {
+    const services: Record<string, ServiceStatus> = {};
+    const owns = (c: ObservedContainer, name: string) => c.labels[LABEL.tenant] === tenant && c.labels[LABEL.service] === name;
+    for (const [name, app] of Object.entries(deployed.services))
+      services[name] = service(`${tenant}/${name}`, "app", app.host, app.replicas, app.image, (c) => owns(c, name));
+    const database = databaseContainerName(stack, tenant, deployed);
+    if (database) services.postgres = service(`${tenant}/postgres`, "database", deployed.homeHost, 1, null, (c) => c.name === database, database);
+    if (deployed.cacheContainer) services.redis = service(`${tenant}/redis`, "cache", deployed.homeHost, 1, null, (c) => c.name === deployed.cacheContainer, deployed.cacheContainer);
+    // A state written before the outputs named the cache: report a cache found, it just cannot be missing.
+    else if (deployed.cacheContainer === undefined && !deployed.retiring) {
+      const cache = (c: ObservedContainer) => owns(c, "redis");
+      const observation = on(deployed.homeHost);
+      if (observation?.reachable && observation.containers.some(cache)) services.redis = service(`${tenant}/redis`, "cache", deployed.homeHost, 0, null, cache);
+    }
+    tenants[tenant] = {
+      homeHost: deployed.homeHost,
+      retiring: deployed.retiring,
+      healthy: Object.values(services).every((s) => s.healthy),
+      urls: deployed.urls,
+      services,
+    };
+  }
+
+  const strays: StrayContainer[] = [];
+  for (const [host, { observation }] of Object.entries(input.hosts)) {
+    if (!observation.reachable) continue;
+    for (const c of observation.containers.filter((c) => !claimed.has(c.id) && c.labels[LABEL.stack] === stack))
+      strays.push({ ...containerStatus(c), host, tenant: c.labels[LABEL.tenant] ?? null, service: c.labels[LABEL.service] ?? null });
+  }
+
+  return { stack, healthy: problems.length === 0, problems, hosts, tenants, edges, strays };
+}
+
+/** The outputs name it; a state from before they did has only the volume, and the container's name follows from it. */
+function databaseContainerName(stack: string, tenant: string, deployed: DeployedTenant): string | null {
+  if (deployed.databaseContainer !== undefined) return deployed.databaseContainer;
+  return deployed.databaseVolume && !deployed.retiring ? dockerNames.databaseContainer(stack, tenant) : null;
+}
+
+function verdictOf(c: ObservedContainer): Verdict {
+  switch (c.state) {
+    case "running":
+      return c.health === "unhealthy" ? "unhealthy" : c.health === "starting" ? "starting" : c.health === "healthy" ? "healthy" : "running";
+    case "restarting":
+    case "paused":
+    case "exited":
+    case "created":
+    case "dead":
+      return c.state;
+    case "removing":
+      return "exited";
+    default:
+      return "unknown";
+  }
+}
+
+function containerStatus(c: ObservedContainer): ContainerStatus {
+  const status = verdictOf(c);
+  return {
+    name: c.name,
+    id: c.id,
+    image: c.image,
+    status,
+    state: c.state,
+    health: c.health,
+    healthOutput: c.healthOutput,
+    restarts: c.restarts,
+    exitCode: status === "exited" || status === "dead" ? c.exitCode : null,
+    startedAt: c.startedAt || null,
+  };
+}
+
+function missingContainer(name: string | null): ContainerStatus {
+  return { name, id: null, image: null, status: "missing", state: null, health: null, healthOutput: null, restarts: 0, exitCode: null, startedAt: null };
+}
+
+function worst(verdicts: readonly Verdict[]): Verdict {
+  if (verdicts.length === 0) return "healthy";
+  return SEVERITY.find((v) => verdicts.includes(v)) ?? "unknown";
+}
+
+function describe(c: ContainerStatus): string {
+  const restarts = c.restarts > 0 ? `, ${c.restarts} restart${c.restarts === 1 ? "" : "s"}` : "";
+  switch (c.status) {
+    case "unhealthy":
+      return `unhealthy${restarts}${c.healthOutput ? `: ${oneLine(c.healthOutput, 80)}` : ""}`;
+    case "exited":
+    case "dead":
+      return `${c.status} (exit code ${c.exitCode ?? "?"})${restarts}`;
+    default:
+      return `${c.status}${restarts}`;
+  }
+}
+
+function oneLine(text: string, max: number): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
