@@ -21,17 +21,31 @@ export interface CliResult {
 }
 
 export function runValidate(args: readonly string[], projectRoot = PROJECT_ROOT): CliResult {
-  let json = false;
+  const json = args.includes("--json");
+  // With --json every outcome, usage errors included, is JSON on stdout for bots to parse; without it, sentences on stderr.
+  const fail = (exitCode: 1 | 2, message: string, key: "usageError" | "internalError"): CliResult =>
+    json
+      ? { exitCode, stdout: `${JSON.stringify({ valid: false, [key]: message, tenants: [], errors: [] }, null, 2)}\n`, stderr: "" }
+      : { exitCode, stdout: "", stderr: `${message}\n${exitCode === 2 ? `${USAGE}\n` : ""}` };
   const paths: string[] = [];
   for (const arg of args) {
-    if (arg === "--json") json = true;
+    if (arg === "--json") continue;
     else if (arg === "--help" || arg === "-h") return { exitCode: 0, stdout: `${USAGE}\n`, stderr: "" };
-    else if (arg.startsWith("-")) return { exitCode: 2, stdout: "", stderr: `unknown option "${arg}"\n${USAGE}\n` };
+    else if (arg.startsWith("-")) return fail(2, `unknown option "${arg}"`, "usageError");
     else paths.push(arg);
   }
-  const { files, missing } = readTenantPaths(paths.length > 0 ? paths : [path.join(projectRoot, "tenants")]);
-  if (missing.length > 0) return { exitCode: 2, stdout: "", stderr: missing.map((p) => `no such file or directory: ${p}`).join("\n") + `\n${USAGE}\n` };
-  if (files.length === 0) return { exitCode: 2, stdout: "", stderr: `no tenant files (*.yaml) found in ${paths.join(", ") || "tenants/"}\n${USAGE}\n` };
+  try {
+    return validatePaths(paths, projectRoot, json, (message) => fail(2, message, "usageError"));
+  } catch (error) {
+    // A bug must still leave one readable line (and JSON for bots), not a stack trace.
+    return fail(1, `validate failed: ${String((error as Error | undefined)?.message ?? error).split("\n")[0]}`, "internalError");
+  }
+}
+
+function validatePaths(paths: readonly string[], projectRoot: string, json: boolean, usageError: (message: string) => CliResult): CliResult {
+  const { files, usageErrors } = readTenantPaths(paths.length > 0 ? paths : [path.join(projectRoot, "tenants")]);
+  if (usageErrors.length > 0) return usageError(usageErrors.join("\n"));
+  if (files.length === 0) return usageError(`no tenant files (*.yaml) found in ${paths.join(", ") || "tenants/"}`);
 
   const stacks = loadStacksFromFiles(projectRoot);
   const result = validateTenants({ files, stacks: stacks.stacks, stackNames: stacks.stackNames });
