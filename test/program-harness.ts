@@ -49,8 +49,14 @@ export function fixtureTenants(set: string): string {
   return path.join(__dirname, "fixtures", "tenants", set);
 }
 
+/**
+ * Behaviour tests run on copies of the example stack files kept here, so a team replacing the example hosts, domain
+ * or secrets in its own Pulumi.<stack>.yaml (docs/pipeline.md's first steps) keeps them green.
+ */
+export const FIXTURE_STACKS = path.join(__dirname, "fixtures", "stacks");
+
 /** The stack file's `platform:*` config as the engine hands it to the program (secrets decrypted). */
-export function stackConfig(stack: string, projectRoot = PROJECT_ROOT): Record<string, unknown> {
+export function stackConfig(stack: string, projectRoot = FIXTURE_STACKS): Record<string, unknown> {
   const file = parse(readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
   const decrypt = (value: unknown, at: string): unknown => {
     if (Array.isArray(value)) return value.map((v, i) => decrypt(v, `${at}[${i}]`));
