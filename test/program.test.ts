@@ -93,19 +93,29 @@ describe.each(STACKS)("stack %s", (stack) => {
       expect(new Set(list.map(tenantOf)).size, network).toBe(1);
       expect(labelsOf(networks.get(network)!)["platform.tenant"]).toBe(tenantOf(list[0]!));
     }
-    const edgeContainers = containers.filter((c) => c.name.startsWith("edge-"));
-    expect(edgeContainers.length).toBeGreaterThan(0);
-    // Traefik's own network (its published ports) has no tenant container on it.
-    for (const edge of edgeContainers) {
-      const own = networkNames(edge);
+    const pauses = containers.filter((c) => /^edge-.*-pause$/.test(c.name));
+    expect(pauses.length).toBeGreaterThan(0);
+    // The edge's own network (its published ports) has no tenant container on it; Traefik joins no network itself,
+    // only its pause container's namespace.
+    for (const pause of pauses) {
+      const own = networkNames(pause);
       expect(own).toHaveLength(1);
       expect(members.get(own[0]!)!.every((c) => tenantOf(c) === undefined)).toBe(true);
     }
+    const traefiks = containers.filter((c) => /^edge-.*-traefik$/.test(c.name));
+    expect(traefiks).toHaveLength(pauses.length);
+    for (const traefik of traefiks) {
+      expect(networkNames(traefik)).toEqual([]);
+      expect(traefik.inputs.networkMode).toMatch(/^container:./);
+    }
 
-    const attachments = ofType(run, TYPES.command).filter((c) => (c.inputs.environment as Record<string, string>).NETWORK !== undefined);
+    const attachments = ofType(run, TYPES.command).filter((c) => c.name.endsWith("-attach"));
     expect(attachments.length).toBeGreaterThan(0);
     for (const attachment of attachments) {
       const network = (attachment.inputs.environment as Record<string, string>).NETWORK!;
+      // Tenants attach the edge's pause container, so a new Traefik never re-runs an attachment.
+      expect((attachment.inputs.environment as Record<string, string>).EDGE).toBe(`platform-${stack}-edge-pause`);
+      expect(attachment.inputs.triggers).toBeUndefined();
       expect(networks.get(network)!.inputs.internal).toBe(true);
       const onNetwork = members.get(network)!;
       // Only routed app containers share a network with Traefik: never a database or cache.
@@ -131,9 +141,9 @@ describe.each(STACKS)("stack %s", (stack) => {
     }
   });
 
-  it("only Traefik publishes host ports", () => {
+  it("only the edge publishes host ports (its pause container, whose namespace Traefik shares)", () => {
     const publishing = ofType(run, TYPES.container).filter((c) => ((c.inputs.ports ?? []) as unknown[]).length > 0);
-    expect(publishing.map((c) => c.name).every((name) => /^edge-.*-traefik$/.test(name))).toBe(true);
+    expect(publishing.map((c) => c.name).every((name) => /^edge-.*-pause$/.test(name))).toBe(true);
     expect(publishing.length).toBe(Object.keys(stackConfig(stack)["platform:hosts"] as object).length);
   });
 
