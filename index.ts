@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { Edge } from "./components/edge";
+import { baseStackEdge, Edge } from "./components/edge";
 import { Host } from "./components/host";
 import { Tenant, type TenantHost } from "./components/tenant";
 import { ValidationError, type Diagnostic } from "./model/diagnostics";
@@ -12,26 +12,29 @@ import { loadStackFromPulumi } from "./stacks/load-from-pulumi";
 
 // YAML -> schema -> model: everything is validated before the first resource is declared.
 const projectRoot = __dirname;
-const loaded = loadStackFromPulumi(readStackFile(projectRoot, pulumi.getStack()));
+const loaded = loadStackFromPulumi((name) => readStackFile(projectRoot, name));
 if (!loaded.stack) fail(loaded.diagnostics);
 const stack = loaded.stack;
 const validation = validateTenants({ files: readTenants(path.resolve(projectRoot, stack.tenantsDir)), stacks: [stack], stackNames: listStackNames(projectRoot) });
 if (validation.diagnostics.length > 0) fail(validation.diagnostics);
 const plans = validation.plans[stack.name] ?? [];
 
-// model -> components: one Docker provider and one Traefik per host, then each tenant on its hosts.
+// model -> components: one Docker provider and one Traefik per host, then each tenant on its hosts. A preview
+// declares no edge: its base stack's Traefik routes it (ports 80/443 are taken).
 const hosts: Record<string, TenantHost> = {};
 for (const host of Object.values(stack.hosts)) {
   const { provider } = new Host(resourceNames.host(host.name), {
     host,
     registries: stack.registries.map((r) => ({ ...r, password: pulumi.secret(r.password) })),
   });
-  const edge = new Edge(resourceNames.edge(host.name), {
-    stack,
-    hostName: host.name,
-    provider,
-    healthcheckStartInterval: host.healthcheckStartInterval,
-  });
+  const edge = stack.preview
+    ? baseStackEdge(stack.preview.base, stack.preview.edgePauseIds[host.name])
+    : new Edge(resourceNames.edge(host.name), {
+        stack,
+        hostName: host.name,
+        provider,
+        healthcheckStartInterval: host.healthcheckStartInterval,
+      });
   hosts[host.name] = { provider, url: host.url, edge, healthcheckStartInterval: host.healthcheckStartInterval };
 }
 for (const plan of plans) {

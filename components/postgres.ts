@@ -20,6 +20,8 @@ export interface PostgresArgs {
   network: pulumi.Input<string>;
   provider: docker.Provider;
   protectData: boolean;
+  /** A preview's database starts empty and leaves nothing behind (resourceOptions.dataVolume). */
+  preview: boolean;
   pullImages: boolean;
   /** A retiring tenant keeps only its volume. */
   retiring: boolean;
@@ -43,7 +45,7 @@ export class Postgres extends pulumi.ComponentResource {
     const volume = new docker.Volume(
       resourceNames.dataVolume(tenant),
       { name: dockerNames.dataVolume(stack, tenant, plan.major), labels: toDockerLabels(labels) },
-      { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring) },
+      { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring, args.preview) },
     );
     this.volumeName = volume.name;
     if (args.retiring) {

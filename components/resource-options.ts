@@ -5,8 +5,12 @@ import type * as pulumi from "@pulumi/pulumi";
  * check them directly (Pulumi's mocks see inputs, not options).
  */
 export const resourceOptions = {
-  /** Database volumes outlive their resource: removing a tenant file retains the data; production also protects it. */
-  dataVolume: (protect: boolean): pulumi.CustomResourceOptions => ({ retainOnDelete: true, protect }),
+  /**
+   * Database volumes outlive their resource: removing a tenant file retains the data; production also protects it.
+   * A preview's volumes hold only what a reviewer typed and must go with the preview: neither retained nor protected.
+   */
+  dataVolume: (protect: boolean, preview = false): pulumi.CustomResourceOptions =>
+    preview ? { retainOnDelete: false, protect: false } : { retainOnDelete: true, protect },
   /** Postgres has a fixed name and exclusive use of its volume: the old container must be gone before a new one starts. */
   databaseContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] }),
   /** A cache has no data to hand over; a fixed name keeps `REDIS_URL` stable. */

@@ -28,7 +28,7 @@ export interface TenantHost {
 
 export interface TenantArgs {
   plan: TenantPlan;
-  stack: Pick<StackDefinition, "name" | "tls" | "protectData" | "images">;
+  stack: Pick<StackDefinition, "name" | "tls" | "protectData" | "images" | "preview">;
   hosts: Record<string, TenantHost>;
   /** This tenant's secret values by name (Pulumi secrets). */
   secrets: Record<string, pulumi.Input<string>>;
@@ -141,6 +141,7 @@ export class Tenant extends pulumi.ComponentResource {
       network,
       provider: home.provider,
       protectData: args.stack.protectData,
+      preview: args.stack.preview !== undefined,
       pullImages: args.stack.images.pull,
       retiring,
     };

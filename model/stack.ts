@@ -48,6 +48,31 @@ export interface StackDefinition {
   registries: { server: string; username: string; password: string }[];
   /** Only on stacks whose hosts are all local sockets (the schema refuses it elsewhere). */
   dev?: DevSettings;
+  /** Only on a preview stack (`pr-<n>`, `app-<repo>-pr-<n>`), which `npm run preview` writes from its base's file. */
+  preview?: PreviewSettings;
+}
+
+/**
+ * A stack that runs some tenants of its base stack for a pull request: it declares no edge (its services are routed
+ * by the base's), takes each tenant's view of the base (its `environments` entry and `overrides.<base>`), runs with
+ * small limits and keeps no data (model/preview-stack.ts).
+ */
+export interface PreviewSettings {
+  base: string;
+  pr: number;
+  /** The tenants it runs; the program refuses one that does not run on the base. */
+  tenants: string[];
+  /** An application repository's preview: its one tenant runs `image` for `service`. */
+  app?: { repo: string; service: string; image: string };
+  /** The base's edge pause container per host, as `npm run preview` found it: a new one re-attaches the networks. */
+  edgePauseIds: Record<string, string>;
+  /** Where `platform:preview` is written (the preview's own file), for errors about the preview itself. */
+  source: { file: string; line: number; column: number };
+}
+
+/** The stack a tenant is seen and routed as: a preview's base, otherwise the stack itself. */
+export function servingStack(stack: Pick<StackDefinition, "name" | "preview">): string {
+  return stack.preview?.base ?? stack.name;
 }
 
 /** Limits from a tenant or stack file, with anything left out taken from `fallback`. */

@@ -1,4 +1,5 @@
-import { resolveResources, type Resources, type StackDefinition } from "./stack";
+import { capResources, MAX_DNS_LABEL, PREVIEW_LIMITS } from "./preview-stack";
+import { resolveResources, servingStack, type Resources, type StackDefinition } from "./stack";
 import type { PathSegment } from "./diagnostics";
 import { isPinned, parseImageRef } from "./image-ref";
 import { generatedHost } from "./naming";
@@ -117,12 +118,12 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
       version: postgres.version,
       major: postgres.version.split(".")[0]!,
       image: localImage(stack, versionedImage(stack.images.postgres, postgres.version)),
-      resources: resolveResources(postgres.resources, stack.defaults.databaseResources),
+      resources: sized(resolveResources(postgres.resources, stack.defaults.databaseResources), stack, PREVIEW_LIMITS.database),
     },
     cache: redis && {
       version: redis.version,
       image: localImage(stack, versionedImage(stack.images.redis, redis.version)),
-      resources: resolveResources(redis.resources, stack.defaults.resources),
+      resources: sized(resolveResources(redis.resources, stack.defaults.resources), stack, PREVIEW_LIMITS.service),
     },
   };
 }
@@ -145,13 +146,19 @@ interface DataServices {
 function planService(
   tenant: string,
   name: string,
-  spec: ServiceSpec,
+  fileSpec: ServiceSpec,
   main: MainHost | undefined,
   data: DataServices,
   stack: StackDefinition,
   report: Report,
 ): ServicePlan {
   const { homeHost } = data;
+  // An application repository's preview runs its pull request's image for this one service, as given.
+  const app = stack.preview?.app;
+  const previewImage = app && stack.preview!.tenants[0] === tenant && app.service === name ? app.image : undefined;
+  const spec = previewImage === undefined ? fileSpec : { ...fileSpec, image: previewImage };
+  if (previewImage !== undefined && !parseImageRef(previewImage))
+    report(["image"], `"${previewImage}" (the image preview ${stack.name} runs for this service) is not an image reference`);
   const routed = spec.routes !== undefined;
   const host = placeHost(spec.host, homeHost, stack);
   if (spec.host !== undefined && !stack.hosts[host]) report(["host"], `host "${host}" is not a host of stack ${stack.name} (hosts: ${Object.keys(stack.hosts).join(", ")})`);
@@ -164,11 +171,13 @@ function planService(
     report(["image"], `"${spec.image}" is not pinned: stack ${stack.name} requires a tag other than latest, or a digest`);
 
   const tenantSecrets = stack.secrets[tenant] ?? {};
+  // A preview has its base's secrets: they are set there.
+  const secretsStack = servingStack(stack);
   (spec.secrets ?? []).forEach((secret, index) => {
     if (tenantSecrets[secret] === undefined && !stack.dev?.placeholderSecrets)
       report(
         ["secrets", index],
-        `secret "${secret}" is not set in stack ${stack.name}; run: pulumi config set --secret --path 'secrets.${tenant}.${secret}' <value> --stack ${stack.name}`,
+        `secret "${secret}" is not set in stack ${secretsStack}; run: pulumi config set --secret --path 'secrets.${tenant}.${secret}' <value> --stack ${secretsStack}`,
       );
     if (spec.env?.[secret] !== undefined) report(["secrets", index], `"${secret}" is also set in env; a name is either plain env or a secret`);
   });
@@ -176,17 +185,27 @@ function planService(
   checkPlatformVariables(spec, variablesFor(data, host === homeHost), { host, homeHost }, report);
 
   // A dev stack runs its fallback image for references it has no local image for.
-  const standIn = stack.dev !== undefined && stack.images.replace[spec.image] === undefined;
+  const standIn = stack.dev !== undefined && previewImage === undefined && stack.images.replace[spec.image] === undefined;
   const routes: RoutePlan[] = [];
+  // A preview is seen as its base: routes listing the base's name are its routes.
+  const view = servingStack(stack);
   if (routed && main) {
-    routes.push({ host: generatedHost(tenant, main.service === name ? undefined : name, stack.hostSuffix, stack.domain) });
+    const generated = generatedHost(tenant, main.service === name ? undefined : name, stack.hostSuffix, stack.domain);
+    const label = generated.split(".")[0]!;
+    if (label.length > MAX_DNS_LABEL)
+      report(
+        [],
+        `generated host ${generated} in stack ${stack.name} begins with a label of ${label.length} characters; DNS allows at most ${MAX_DNS_LABEL} (shorten the tenant or service name${stack.preview?.app ? ", or the repository's" : ""})`,
+      );
+    routes.push({ host: generated });
     (spec.routes ?? []).forEach((route, customIndex) => {
       if (route.host !== undefined) {
-        const served = route.environments ? route.environments.includes(stack.name) : stack.customDomains;
+        // Custom domains are the base's: a preview answers only on its own generated hosts.
+        const served = !stack.preview && (route.environments ? route.environments.includes(view) : stack.customDomains);
         if (served) routes.push({ host: route.host, ...(route.path ? { path: route.path } : {}), customIndex });
         return;
       }
-      if (route.environments && !route.environments.includes(stack.name)) return;
+      if (route.environments && !route.environments.includes(view)) return;
       // Requests for the main host reach the Traefik of the Docker host its DNS points at, and only that Traefik.
       if (stack.hosts[host] && stack.hosts[main.dockerHost] && host !== main.dockerHost)
         report(
@@ -203,14 +222,14 @@ function planService(
     runImage: standIn && stack.dev ? stack.dev.fallbackImage : localImage(stack, spec.image),
     standIn,
     ...(spec.port !== undefined ? { port: spec.port } : {}),
-    replicas: spec.replicas ?? 1,
+    replicas: stack.preview ? Math.min(spec.replicas ?? 1, PREVIEW_LIMITS.replicas) : (spec.replicas ?? 1),
     host,
     routed,
     routes,
     ...(spec.healthcheck
       ? { healthcheck: planHealthcheck(standIn ? { ...spec.healthcheck, command: undefined, path: STAND_IN_HEALTH_PATH } : spec.healthcheck, spec.port, report) }
       : {}),
-    resources: resolveResources(spec.resources, stack.defaults.resources),
+    resources: sized(resolveResources(spec.resources, stack.defaults.resources), stack, PREVIEW_LIMITS.service),
     ...(spec.command && !standIn ? { command: spec.command } : {}),
     env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([key, value]) => [key, String(value)])),
     ...(spec.envFrom && Object.keys(spec.envFrom).length > 0 ? { envFrom: spec.envFrom } : {}),
@@ -255,6 +274,11 @@ function checkPlatformVariables(
 function placeHost(named: string | undefined, fallback: string, stack: StackDefinition): string {
   if (named === undefined) return fallback;
   return stack.dev && !stack.hosts[named] ? stack.defaultHost : named;
+}
+
+/** A preview's containers stay small whatever the tenant asks for in its base stack (model/preview-stack.ts). */
+function sized(resources: Resources, stack: StackDefinition, cap: Resources): Resources {
+  return stack.preview ? capResources(resources, cap) : resources;
 }
 
 /** The stand-in image (the demo app) answers its health check here, whatever the real image's check is. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { StackDefinition } from "./stack";
+import { servingStack, type PreviewSettings, type StackDefinition } from "./stack";
 import { closestMatch, formatDiagnostic, formatPath, sortDiagnostics, type Diagnostic, type PathSegment } from "./diagnostics";
 import { RESERVED_SERVICE_NAMES, RESERVED_TENANT_NAMES } from "./naming";
 import type { TenantSourceFile } from "./project-files";
@@ -57,11 +57,16 @@ export function validateTenants(input: TenantValidationInput): TenantValidationR
 
   const plans: Record<string, TenantPlan[]> = {};
   for (const stack of input.stacks) {
+    // A preview runs only its listed tenants, each as its base stack sees it.
+    const view = servingStack(stack);
+    const listed = stack.preview?.tenants;
+    if (stack.preview) checkPreviewTenants(stack.preview, view, input.files, distinct, diagnostics);
     const stackPlans = distinct
-      .filter((tenant) => tenant.environments.includes(stack.name))
+      .filter((tenant) => tenant.environments.includes(view) && (!listed || listed.includes(tenant.name)))
       .map((tenant) => ({ tenant, plan: planForStack(tenant, stack, diagnostics) }))
       .filter((entry): entry is { tenant: ParsedTenant; plan: PlannedTenant } => entry.plan !== undefined);
     checkHostClaims(stack, stackPlans, diagnostics);
+    if (stack.preview?.app) checkPreviewService(stack.preview, stackPlans.map((entry) => entry.plan.plan), diagnostics);
     plans[stack.name] = stackPlans.map((entry) => entry.plan.plan);
   }
   return {
@@ -188,10 +193,11 @@ const stackScopedSchema = tenantSchema.omit({ overrides: true, environments: tru
 
 function planForStack(tenant: ParsedTenant, stack: StackDefinition, diagnostics: Diagnostic[]): PlannedTenant | undefined {
   const { overrides, environments: _environments, ...base } = tenant.spec;
-  const override = overrides?.[stack.name];
+  const view = servingStack(stack);
+  const override = overrides?.[view];
   const merged = override === undefined ? base : deepMerge(base, override);
   const filePath = (path: readonly PathSegment[]) =>
-    override !== undefined && overrideCovers(base, override, path) ? ["overrides", stack.name, ...path] : path;
+    override !== undefined && overrideCovers(base, override, path) ? ["overrides", view, ...path] : path;
 
   // Without an override the merged tenant is the base, which already passed tenantSchema (the same keys and rules):
   // parsing it again per stack cost a schema pass per tenant and stack and could not find anything new.
@@ -204,7 +210,7 @@ function planForStack(tenant: ParsedTenant, stack: StackDefinition, diagnostics:
         locate: tenant.source.locate,
         filePath,
       });
-      diagnostics.push(...found.map((d) => ({ ...d, message: `${d.message} (after overrides for stack ${stack.name})` })));
+      diagnostics.push(...found.map((d) => ({ ...d, message: `${d.message} (after overrides for stack ${view})` })));
       return undefined;
     }
     scoped = checked.data;
@@ -214,6 +220,41 @@ function planForStack(tenant: ParsedTenant, stack: StackDefinition, diagnostics:
     report(diagnostics, tenant.source, path, message, filePath(path)),
   );
   return diagnostics.length > before ? undefined : { plan, filePath };
+}
+
+/**
+ * Each tenant a preview lists must run on its base. A file that exists but failed validation is already reported;
+ * these name the preview's own file, which `npm run preview` wrote from the pull request's changed tenants.
+ */
+function checkPreviewTenants(
+  preview: PreviewSettings,
+  view: string,
+  files: readonly TenantSourceFile[],
+  tenants: readonly ParsedTenant[],
+  diagnostics: Diagnostic[],
+) {
+  const fileNames = new Set(files.map((f) => baseName(f.file)));
+  preview.tenants.forEach((name, index) => {
+    const tenant = tenants.find((t) => t.name === name);
+    const at = { ...preview.source, path: formatPath(["platform:preview", "tenants", index]) };
+    if (!tenant && !fileNames.has(name)) diagnostics.push({ ...at, message: `"${name}" has no tenant file` });
+    else if (tenant && !tenant.environments.includes(view))
+      diagnostics.push({ ...at, message: `"${name}" does not run on stack ${view} (${tenant.file} environments: ${tenant.environments.join(", ")})` });
+  });
+}
+
+/** An application repository's preview replaces one service's image: that service must exist. */
+function checkPreviewService(preview: PreviewSettings, plans: readonly TenantPlan[], diagnostics: Diagnostic[]) {
+  const app = preview.app!;
+  const plan = plans.find((p) => p.name === preview.tenants[0]);
+  if (!plan || plan.services.some((s) => s.name === app.service)) return;
+  const names = plan.services.map((s) => s.name);
+  const hint = closestMatch(app.service, names);
+  diagnostics.push({
+    ...preview.source,
+    path: "platform:preview.app.service",
+    message: `"${app.service}" is not a service of tenant ${plan.name} (${hint ? `did you mean "${hint}"? ` : ""}services: ${names.join(", ") || "none"})`,
+  });
 }
 
 /** Maps merge key by key; lists and values from the override replace the base. */

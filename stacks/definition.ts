@@ -1,11 +1,12 @@
 import { formatPath, type Diagnostic, type PathSegment } from "../model/diagnostics";
-import { resolveResources, type StackDefinition } from "../model/stack";
+import { capResources, PREVIEW_LIMITS, previewHostSuffix, previewStackName } from "../model/preview-stack";
+import { resolveResources, type PreviewSettings, type StackDefinition } from "../model/stack";
 import { parseSize } from "../model/units";
 import { issuesToDiagnostics } from "../model/zod-diagnostics";
 import { stackConfigSchema, type StackConfig } from "./schema";
 
 // The validated stack is model (model/stack.ts); this module loads and validates it from config values.
-export type { DevSettings, DockerHost, Resources, StackDefinition } from "../model/stack";
+export type { DevSettings, DockerHost, PreviewSettings, Resources, StackDefinition } from "../model/stack";
 export { resolveResources } from "../model/stack";
 
 const ACME_CA: Record<string, string> = {
@@ -18,14 +19,19 @@ const isProductionName = (stack: string) => stack === "production";
 
 export interface StackInput {
   name: string;
+  /** The file errors name: a preview's base stack file (see previewLocations). */
   file: string;
   /** Config values under the `platform` namespace, keyed without the prefix. */
   values: Record<string, unknown>;
   locate(path: readonly PathSegment[]): { line: number; column: number };
+  /** A preview stack's own file, where `platform:preview` is written; errors about that key name it. */
+  previewFile?: Pick<StackInput, "file" | "locate">;
 }
 
 export function resolveStack(input: StackInput): { stack?: StackDefinition; diagnostics: Diagnostic[] } {
   const parsed = stackConfigSchema.safeParse(input.values, { reportInput: true });
+  const previewFile = input.previewFile ?? input;
+  const previewAt = { file: previewFile.file, ...previewFile.locate(["config", "platform:preview"]) };
   if (!parsed.success) {
     const diagnostics = issuesToDiagnostics(stackConfigSchema, parsed.error.issues, {
       file: input.file,
@@ -33,12 +39,34 @@ export function resolveStack(input: StackInput): { stack?: StackDefinition; diag
       filePath: (path) => (path.length === 0 ? ["config"] : ["config", `platform:${String(path[0])}`, ...path.slice(1)]),
       displayPath: (path) => (path.length === 0 ? "platform" : `platform:${formatPath(path)}`),
     });
-    return { diagnostics };
+    return { diagnostics: diagnostics.map((d) => (/^platform:preview\b/.test(d.path) ? { ...d, ...previewAt } : d)) };
   }
-  return { stack: withDefaults(input.name, input.file, parsed.data), diagnostics: [] };
+  const preview = parsed.data.preview;
+  if (preview) {
+    const expected = previewStackName(preview.app ? { pr: preview.pr, repo: preview.app.repo } : { pr: preview.pr });
+    if (input.name !== expected)
+      return { diagnostics: [{ ...previewAt, path: "platform:preview", message: `describes the preview stack ${expected}, but this stack is ${input.name}` }] };
+  }
+  return { stack: withDefaults(input.name, input.file, parsed.data, previewAt), diagnostics: [] };
 }
 
-function withDefaults(name: string, file: string, config: StackConfig): StackDefinition {
+/**
+ * Where a stack's config errors point. A preview's file is a copy of its base stack's that `npm run preview` writes
+ * (untracked) with `platform:preview` added: errors in the copied values name the base's file, the one to fix.
+ */
+export function previewLocations(
+  own: Pick<StackInput, "file" | "locate">,
+  values: Record<string, unknown>,
+  readBase: (stack: string) => Pick<StackInput, "file" | "locate"> | undefined,
+): Pick<StackInput, "file" | "locate" | "previewFile"> {
+  const base = (values.preview as { base?: unknown } | null | undefined)?.base;
+  const baseFile = typeof base === "string" ? readBase(base) : undefined;
+  if (!baseFile) return { file: own.file, locate: own.locate };
+  return { file: baseFile.file, locate: baseFile.locate, previewFile: { file: own.file, locate: own.locate } };
+}
+
+function withDefaults(name: string, file: string, config: StackConfig, previewAt: PreviewSettings["source"]): StackDefinition {
+  if (config.preview) return asPreview(withDefaults(name, file, { ...config, preview: undefined }, previewAt), config.preview, previewAt);
   const production = isProductionName(name);
   const hosts = Object.fromEntries(
     Object.entries(config.hosts).map(([hostName, host]) => [
@@ -85,6 +113,32 @@ function withDefaults(name: string, file: string, config: StackConfig): StackDef
     secrets: config.secrets ?? {},
     registries: config.registries ?? [],
     ...(config.dev ? { dev: { fallbackImage: config.dev.fallbackImage, placeholderSecrets: config.dev.placeholderSecrets ?? false } } : {}),
+  };
+}
+
+/**
+ * A preview keeps its base's hosts, domain, TLS, images and secrets, and differs where a preview must: its own
+ * generated hosts, no custom domains (they are the base's), small limits, and data that goes with the preview.
+ */
+function asPreview(base: StackDefinition, preview: NonNullable<StackConfig["preview"]>, source: PreviewSettings["source"]): StackDefinition {
+  const name = preview.app ? { pr: preview.pr, repo: preview.app.repo } : { pr: preview.pr };
+  return {
+    ...base,
+    hostSuffix: previewHostSuffix(name),
+    protectData: false,
+    customDomains: false,
+    defaults: {
+      resources: capResources(base.defaults.resources, PREVIEW_LIMITS.service),
+      databaseResources: capResources(base.defaults.databaseResources, PREVIEW_LIMITS.database),
+    },
+    preview: {
+      base: preview.base,
+      pr: preview.pr,
+      tenants: preview.tenants,
+      ...(preview.app ? { app: preview.app } : {}),
+      edgePauseIds: preview.edgePauseIds ?? {},
+      source,
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { HOSTNAME_PATTERN, resourcesSchema } from "../model/tenant-schema";
+import { HOSTNAME_PATTERN, resourcesSchema, SERVICE_NAME_PATTERN, TENANT_NAME_PATTERN } from "../model/tenant-schema";
 
 /**
  * Stack config: every key lives under the `platform` namespace of Pulumi.<stack>.yaml (`platform:domain`, ...).
@@ -88,6 +88,23 @@ export const stackConfigKeys = {
       placeholderSecrets: z.boolean().optional(),
     })
     .optional(),
+  // Only in the untracked Pulumi.<preview>.yaml that `npm run preview` copies from the base stack's file: this stack
+  // runs the listed tenants as its base sees them, behind the base's edge (model/preview-stack.ts).
+  preview: z
+    .strictObject({
+      base: z.string().regex(/^[a-zA-Z0-9_.-]+$/, { error: (i) => `"${String(i.input)}" is not a stack name` }),
+      pr: z.number().int().min(1),
+      tenants: z.array(z.string().regex(TENANT_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a tenant name` })).min(1),
+      app: z
+        .strictObject({
+          repo: z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, { error: (i) => `"${String(i.input)}" is not a DNS-safe repository name` }),
+          service: z.string().regex(SERVICE_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a service name` }),
+          image: z.string().min(1),
+        })
+        .optional(),
+      edgePauseIds: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
 } as const;
 
 export type StackConfigKey = keyof typeof stackConfigKeys;
@@ -106,6 +123,10 @@ export const stackConfigSchema = z.strictObject(stackConfigKeys).superRefine((co
       path: ["dev"],
       message: `is only for stacks on the local Docker socket (${remote.map(([name]) => name).join(", ")} ${remote.length > 1 ? "are" : "is"} remote): stand-in images and secrets never reach a real host`,
     });
+  if (config.preview?.app && config.preview.tenants.length !== 1)
+    ctx.addIssue({ code: "custom", path: ["preview", "tenants"], message: "an application repository's preview runs exactly one tenant" });
+  if (config.preview?.base === "production")
+    ctx.addIssue({ code: "custom", path: ["preview", "base"], message: "production is never a preview's base: previews run beside staging (or dev)" });
   if ((config.tls ?? "acme") === "acme" && config.acme === undefined)
     ctx.addIssue({ code: "custom", path: ["acme"], message: "is required when tls is acme: set email, ca (staging|production) and challenge (http|tls)" });
 });

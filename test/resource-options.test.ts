@@ -7,6 +7,11 @@ describe("resource options decide what happens to data and traffic", () => {
     expect(resourceOptions.dataVolume(false)).toEqual({ retainOnDelete: true, protect: false });
   });
 
+  it("a preview's database volumes go with the preview: neither retained nor protected", () => {
+    expect(resourceOptions.dataVolume(false, true)).toEqual({ retainOnDelete: false, protect: false });
+    expect(resourceOptions.dataVolume(true, true)).toEqual({ retainOnDelete: false, protect: false });
+  });
+
   it("a database container is deleted before its replacement starts (never two on one volume)", () => {
     expect(resourceOptions.databaseContainer()).toMatchObject({ deleteBeforeReplace: true });
   });
