@@ -21,7 +21,7 @@ export interface DangerOptions {
  * How long every tenant on a host is unreachable while its Traefik is replaced, as measured by
  * `npm run bench:real-engine` (bench/REAL-ENGINE.md, "Traefik replaced"): update both when the figures there change.
  */
-export const EDGE_REPLACEMENT_OUTAGE = { duration: "about 6 s", measuredWith: "10 tenants" } as const;
+export const EDGE_REPLACEMENT_OUTAGE = { duration: "up to about 7 s", measuredWith: "100 tenants on a busy 2-core host" } as const;
 const EDGE_FIGURES = "bench/REAL-ENGINE.md";
 
 const under = (change: ResourceChange, component: string) => change.typeChain.slice(0, -1).includes(component);
@@ -100,9 +100,14 @@ export function detectDangers(changes: readonly ResourceChange[], options: Dange
 
     if (destructive && change.type === TYPES.container && under(change, TYPES.edge) && change.owner.kind === "edge") {
       const host = change.owner.host;
-      const message = change.kind === "replace"
-        ? `**Every tenant on host ${code(host)} drops briefly**: Traefik (${code(change.name)}) is replaced${because(change)}; its routes are down until the new container is healthy, ${EDGE_REPLACEMENT_OUTAGE.duration} (measured with ${EDGE_REPLACEMENT_OUTAGE.measuredWith}; see [${EDGE_FIGURES}](${options.docsBase}${EDGE_FIGURES})).`
-        : `**Every tenant on host ${code(host)} becomes unreachable**: Traefik (${code(change.name)}) is deleted.`;
+      // The pause container holds the ports and every tenant's network attachment: replacing it (new ports) also
+      // replaces Traefik and re-runs each tenant's attachment, so that outage grows with the tenants on the host.
+      const isPause = /-pause$/.test(change.name);
+      const message = change.kind !== "replace"
+        ? `**Every tenant on host ${code(host)} becomes unreachable**: ${isPause ? "the edge's pause container" : "Traefik"} (${code(change.name)}) is deleted.`
+        : isPause
+          ? `**Every tenant on host ${code(host)} drops**: the edge's pause container (${code(change.name)}: published ports and tenant networks) is replaced${because(change)}, with Traefik, and every tenant re-attaches its network; the outage grows with the number of tenants on the host.`
+          : `**Every tenant on host ${code(host)} drops briefly**: Traefik (${code(change.name)}) is replaced${because(change)}; its routes are down until the new process serves, ${EDGE_REPLACEMENT_OUTAGE.duration} whatever the number of tenants (measured with ${EDGE_REPLACEMENT_OUTAGE.measuredWith}; see [${EDGE_FIGURES}](${options.docsBase}${EDGE_FIGURES})).`;
       dangers.push({ kind: "edge", subject: host, message });
     }
   }
