@@ -43,6 +43,13 @@ for (const plan of plans) {
 }
 
 export const tenants = tenantOutputs(plans, stack);
+/** On a preview stack only: what it previews (`npm run preview -- list` reads it). */
+export const preview = stack.preview && {
+  base: stack.preview.base,
+  pr: stack.preview.pr,
+  tenants: stack.preview.tenants,
+  ...(stack.preview.app ? { app: stack.preview.app } : {}),
+};
 export const edges = Object.fromEntries(
   Object.entries(hosts).map(([name, host]) => [name, { dockerHost: host.url, container: host.edge.containerName }]),
 );
