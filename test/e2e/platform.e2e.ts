@@ -102,7 +102,9 @@ describe("the platform on a real Docker engine", () => {
   it("4. adding a tenant creates only that tenant's resources and leaves Traefik running as it was", async () => {
     const edgeBefore = edgeState();
     addTenant(world, "gamma.yaml", readFileSync(path.join(REPO, "test/e2e/extra/gamma.yaml"), "utf8"));
-    const preview = pulumi(world, ["preview", "--json"]);
+    // As production's pipeline does it: the approved preview's saved plan is what `up` applies.
+    const plan = path.join(world.dir, "gamma-plan.json");
+    const preview = pulumi(world, ["preview", "--json", "--show-sames", "--save-plan", plan]);
     expectOk(preview, "pulumi preview");
     const steps = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== "same");
     expect(steps.length).toBeGreaterThan(0);
@@ -110,7 +112,7 @@ describe("the platform on a real Docker engine", () => {
       expect(step.op, step.urn).toBe("create");
       expect(step.urn, step.urn).toMatch(/gamma/);
     }
-    expectOk(up(world), "pulumi up");
+    expectOk(pulumi(world, ["up", "--yes", "--plan", plan]), "pulumi up --plan");
     expect((await get(tenantHost("gamma"))).status).toBe(200);
     expect(edgeState()).toBe(edgeBefore);
   });
