@@ -5,6 +5,7 @@ import { isPinned, parseImageRef } from "./image-ref";
 import { generatedHost } from "./naming";
 import { CACHE_VARIABLES, isPlatformVariable, variablesFor, type PlatformVariable } from "./platform-env";
 import type { HealthcheckSpec, ServiceSpec, TenantFile } from "./tenant-schema";
+import { planRedirects, routeTraffic, serviceTraffic, type RedirectPlan, type RouteTraffic, type ServiceTraffic } from "./traffic-plan";
 import { durationToDockerString } from "./units";
 
 /** A tenant as it runs in one stack: overrides merged, defaults applied, names and hosts resolved. */
@@ -28,6 +29,8 @@ export interface RoutePlan {
   customIndex?: number;
   /** A `path` route without `host`: served under that path on the tenant's main generated host. */
   onMainHost?: true;
+  /** Rate limit and body size for this router (model/traffic-plan.ts); absent when neither is set. */
+  traffic?: RouteTraffic;
 }
 
 export interface HealthcheckPlan {
@@ -59,6 +62,10 @@ export interface ServicePlan {
   /** Platform variables this service also receives under another name: target name → platform variable. */
   envFrom?: Record<string, PlatformVariable>;
   secretNames: string[];
+  /** Sticky sessions and compression (routed services). */
+  traffic?: ServiceTraffic;
+  /** Redirects whose target host this service serves: its containers carry their routers. */
+  redirects?: RedirectPlan[];
 }
 
 export interface DatabasePlan {
@@ -103,6 +110,16 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
       report(["services", name, ...path], message),
     ),
   );
+
+  const served = services.flatMap((service) =>
+    service.routes.map((route) => ({
+      host: route.host,
+      service: service.name,
+      path: ["services", service.name, "routes", ...(route.customIndex === undefined ? [] : [route.customIndex])],
+    })),
+  );
+  for (const { service, redirect } of planRedirects(tenant.redirects, served, stack, (path, message) => report(["redirects", ...path], message)))
+    (services.find((s) => s.name === service)!.redirects ??= []).push(redirect);
 
   const postgres = tenant.database?.postgres;
   const redis = tenant.cache?.redis;
@@ -216,6 +233,11 @@ function planService(
     });
   }
 
+  for (const route of routes) {
+    const traffic = routeTraffic(spec, route.customIndex);
+    if (Object.keys(traffic).length > 0) route.traffic = traffic;
+  }
+
   return {
     name,
     image: spec.image,
@@ -234,6 +256,7 @@ function planService(
     env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([key, value]) => [key, String(value)])),
     ...(spec.envFrom && Object.keys(spec.envFrom).length > 0 ? { envFrom: spec.envFrom } : {}),
     secretNames: spec.secrets ?? [],
+    ...(routed ? { traffic: serviceTraffic(spec) } : {}),
   };
 }
 

@@ -85,6 +85,43 @@ export const resourcesSchema = z
   .partial()
   .describe("Resource limits; anything left out comes from the stack's defaults");
 
+/** Bounds of the routing keys (issue 14); documented in tenants/README.md. */
+export const ROUTING_LIMITS = {
+  /** Requests per period: a rate of 0 would close the route, which is not what a limit is for. */
+  rate: { min: 1, max: 100_000 },
+  period: { min: "1s", max: "1h" },
+  body: { min: "1Ki", max: "10Gi" },
+} as const;
+
+const requestCount = (what: string) =>
+  z
+    .number({ error: (i) => (i.input === undefined ? undefined : `${shown(i.input)} is not a number of requests`) })
+    .int({ error: (i) => `${shown(i.input)} is not a whole number of requests` })
+    .min(ROUTING_LIMITS.rate.min, { error: (i) => `${shown(i.input)} is not a positive number of requests (${what} is at least ${ROUTING_LIMITS.rate.min})` })
+    .max(ROUTING_LIMITS.rate.max, { error: (i) => `${shown(i.input)} is too many requests (at most ${ROUTING_LIMITS.rate.max})` });
+
+export const rateLimitSchema = z
+  .strictObject({
+    average: requestCount("average").describe("Requests per `period` a client IP may make on average"),
+    burst: requestCount("burst").optional().describe("Requests a client IP may make at once above the average (default: `average`)"),
+    period: duration(ROUTING_LIMITS.period)
+      .optional()
+      .describe(`The period \`average\` counts over (default 1s; ${ROUTING_LIMITS.period.min} to ${ROUTING_LIMITS.period.max}): average 5, period 1m = 5 requests a minute`),
+  })
+  .describe("Rate limit per client IP as the edge sees it; more requests get 429 Too Many Requests");
+
+const bodySize = bounded(
+  unitString(SIZE_PATTERN, "a size (use e.g. 512Ki or 10Mi)"),
+  SIZE_PATTERN,
+  parseSize,
+  ROUTING_LIMITS.body.min,
+  ROUTING_LIMITS.body.max,
+  "small",
+  "large",
+).describe(
+  `Largest request body accepted (${ROUTING_LIMITS.body.min} to ${ROUTING_LIMITS.body.max}); larger gets 413. The edge buffers whole requests and responses here: not for routes that stream (server-sent events)`,
+);
+
 const routeSchema = z
   .strictObject({
     host: z
@@ -100,6 +137,8 @@ const routeSchema = z
     environments: stackList
       .optional()
       .describe("Stacks that serve this route (default: a custom domain on stacks whose config sets customDomains: true, a path without `host` on every stack)"),
+    rateLimit: rateLimitSchema.optional().describe("This route's own rate limit, in place of the service's (e.g. a stricter one for /auth)"),
+    maxBodySize: bodySize.optional(),
   })
   .refine((route) => route.host !== undefined || route.path !== undefined, {
     error: "set `host` (a custom domain), `path` (a path on the tenant's main generated host), or both",
@@ -166,6 +205,16 @@ export const serviceSchema = z.strictObject({
     .optional()
     .describe("Present (even empty) = routed through Traefik on the generated host; omit for an internal-only service"),
   healthcheck: healthcheckSchema.optional(),
+  rateLimit: rateLimitSchema.optional().describe("Rate limit on every route of the service (a route may set its own)"),
+  sticky: z
+    .boolean()
+    .optional()
+    .describe("Pin each client to one replica with a cookie (e.g. for server-sent events); default false"),
+  compress: z
+    .boolean()
+    .optional()
+    .describe("Compress responses (gzip, brotli, zstd) when the client accepts it; default true. Server-sent events are never compressed"),
+  maxBodySize: bodySize.optional(),
   resources: resourcesSchema.optional(),
   command: z.array(z.string()).min(1).optional().describe("Overrides the image's command"),
   env: z
@@ -212,6 +261,23 @@ const serviceNameKey = z
   .string()
   .regex(SERVICE_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a service name (lowercase letters, digits, '-', at most 30)` });
 
+export const redirectSchema = z
+  .strictObject({
+    from: z
+      .string()
+      .regex(HOSTNAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a lowercase DNS name like www.shop.example.com` })
+      .describe("A host that only redirects (e.g. www.shop.example.com)"),
+    to: z
+      .string()
+      .regex(HOSTNAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a lowercase DNS name like shop.example.com` })
+      .describe("A host this tenant serves in the same stack; path and query are kept"),
+    permanent: z.boolean().optional().describe("301/308 (default true); false for 302/307"),
+    environments: stackList
+      .optional()
+      .describe("Stacks that serve this redirect (default: stacks whose config sets customDomains: true, like custom domains)"),
+  })
+  .describe("Redirect between the tenant's own hosts: www. to the apex or the reverse");
+
 /** Everything a stack may change about a tenant (the per-stack part of the file). */
 const stackScoped = {
   host: z.string().optional().describe("Home host: where the database, cache and internal services run"),
@@ -228,6 +294,7 @@ const stackScoped = {
     .meta({ maxProperties: TENANT_LIMITS.services }),
   database: databaseSchema.optional(),
   cache: cacheSchema.optional(),
+  redirects: z.array(redirectSchema).max(TENANT_LIMITS.routes).optional().describe("Hosts that redirect to another host of this tenant"),
 };
 
 export const tenantSchema = z
@@ -250,6 +317,8 @@ export type TenantFile = z.infer<typeof tenantSchema>;
 export type ServiceSpec = z.infer<typeof serviceSchema>;
 export type HealthcheckSpec = z.infer<typeof healthcheckSchema>;
 export type ResourcesSpec = z.infer<typeof resourcesSchema>;
+export type RateLimitSpec = z.infer<typeof rateLimitSchema>;
+export type RedirectSpec = z.infer<typeof redirectSchema>;
 
 /**
  * The shape of `overrides.<stack>`: the stack-scoped keys, every key optional at every depth, unknown keys refused.

@@ -1,5 +1,6 @@
 import { LABEL } from "./naming";
 import type { ServicePlan } from "./tenant-plan";
+import { middlewareChain, redirectLabels, routerMiddlewares, stickyLabels } from "./traefik-middlewares";
 
 /** Names of the file-provider middlewares the edge defines and every router uses. */
 export const EDGE_MIDDLEWARES = ["security-headers@file", "retry@file"];
@@ -36,16 +37,23 @@ export function traefikLabels(service: ServicePlan, context: RoutingContext): Re
     labels[`traefik.http.routers.${router}.rule`] = rule;
     if (route.path) labels[`traefik.http.routers.${router}.priority`] = String(pathRoutePriority(route.path));
     labels[`traefik.http.routers.${router}.service`] = base;
-    labels[`traefik.http.routers.${router}.middlewares`] = EDGE_MIDDLEWARES.join(",");
-    if (context.tls === "none") {
-      labels[`traefik.http.routers.${router}.entrypoints`] = "web";
-    } else {
-      labels[`traefik.http.routers.${router}.entrypoints`] = "websecure";
-      labels[`traefik.http.routers.${router}.tls`] = "true";
-      if (context.tls === "acme") labels[`traefik.http.routers.${router}.tls.certresolver`] = CERT_RESOLVER;
-    }
+    const own = routerMiddlewares(router, route.traffic, service.traffic);
+    Object.assign(labels, own.labels, entrypointLabels(router, context.tls));
+    labels[`traefik.http.routers.${router}.middlewares`] = middlewareChain(EDGE_MIDDLEWARES, own.names);
   });
+  if (service.traffic?.sticky) Object.assign(labels, stickyLabels(base, service.name, context.tls !== "none"));
+  for (const redirect of service.redirects ?? [])
+    Object.assign(labels, redirectLabels(base, redirect, EDGE_MIDDLEWARES, (router) => entrypointLabels(router, context.tls)));
   return labels;
+}
+
+function entrypointLabels(router: string, tls: RoutingContext["tls"]): Record<string, string> {
+  if (tls === "none") return { [`traefik.http.routers.${router}.entrypoints`]: "web" };
+  return {
+    [`traefik.http.routers.${router}.entrypoints`]: "websecure",
+    [`traefik.http.routers.${router}.tls`]: "true",
+    ...(tls === "acme" ? { [`traefik.http.routers.${router}.tls.certresolver`]: CERT_RESOLVER } : {}),
+  };
 }
 
 /**

@@ -322,7 +322,7 @@ function checkNameStems(tenants: readonly ParsedTenant[], diagnostics: Diagnosti
 }
 
 function checkHostClaims(stack: StackDefinition, planned: readonly { tenant: ParsedTenant; plan: PlannedTenant }[], diagnostics: Diagnostic[]) {
-  interface Claim { tenant: ParsedTenant; planned: PlannedTenant; path: PathSegment[]; host: string; routePath: string }
+  interface Claim { tenant: ParsedTenant; planned: PlannedTenant; path: PathSegment[]; host: string; routePath: string; redirect?: true }
   const claims = new Map<string, Claim[]>();
   for (const entry of planned) {
     if (entry.plan.plan.retiring) continue;
@@ -334,12 +334,19 @@ function checkHostClaims(stack: StackDefinition, planned: readonly { tenant: Par
         list.push({ tenant: entry.tenant, planned: entry.plan, path, host: route.host, routePath: route.path ?? "/" });
         claims.set(route.host, list);
       }
+      // A redirect's source is a host like any other: no other tenant may serve or redirect it.
+      for (const redirect of service.redirects ?? []) {
+        const list = claims.get(redirect.from) ?? [];
+        list.push({ tenant: entry.tenant, planned: entry.plan, path: ["redirects", redirect.index, "from"], host: redirect.from, routePath: "/", redirect: true });
+        claims.set(redirect.from, list);
+      }
     }
   }
   for (const [host, group] of claims) {
     for (const entry of group) {
       const clashes = group.filter(
-        (other) => other !== entry && (other.tenant !== entry.tenant || other.routePath === entry.routePath),
+        // The tenant's own redirects are checked against its routes in model/traffic-plan.ts.
+        (other) => other !== entry && (other.tenant !== entry.tenant || (!other.redirect && !entry.redirect && other.routePath === entry.routePath)),
       );
       if (clashes.length === 0) continue;
       const others = clashes.map((c) => `${c.tenant.file} (${formatPath(c.path)})`);

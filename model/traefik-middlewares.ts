@@ -1,0 +1,84 @@
+import type { RedirectPlan, RouteTraffic, ServiceTraffic } from "./traffic-plan";
+
+/**
+ * Traefik middlewares a tenant's routers use besides the edge's own (issue 14), as container labels.
+ *
+ * Names: every middleware is named after the router that uses it, `<router>__<kind>`, and routers are named from the
+ * stack, tenant and service (model/traefik-labels.ts), which tenant and service names cannot forge: they have no `_`,
+ * so no tenant's name can end in another's `__<kind>`. The tenant file never names a middleware, and routers refer
+ * to these with `@docker`, so a tenant cannot reach another tenant's middlewares or the edge's file-provider ones.
+ */
+
+/** Responses of these types are never compressed: a compressed event stream waits for the compressor's buffer. */
+export const NEVER_COMPRESSED = ["text/event-stream"];
+
+export interface OwnMiddlewares {
+  labels: Record<string, string>;
+  /** Names as routers reference them, in the order requests pass through them. */
+  names: string[];
+}
+
+/** The middlewares of one router: rate limit, then body size, then compression. */
+export function routerMiddlewares(router: string, route: RouteTraffic | undefined, service: ServiceTraffic | undefined): OwnMiddlewares {
+  const labels: Record<string, string> = {};
+  const names: string[] = [];
+  const add = (kind: string, settings: Record<string, string>) => {
+    const name = `${router}__${kind}`;
+    for (const [key, value] of Object.entries(settings)) labels[`traefik.http.middlewares.${name}.${key}`] = value;
+    names.push(`${name}@docker`);
+  };
+  if (route?.rateLimit) {
+    // Per client IP: Traefik's default source is the connection's remote address, which is the client's, since
+    // the edge is the first proxy and the engine's port publishing keeps source addresses.
+    add("ratelimit", {
+      "ratelimit.average": String(route.rateLimit.average),
+      "ratelimit.burst": String(route.rateLimit.burst),
+      "ratelimit.period": route.rateLimit.period,
+    });
+  }
+  if (route?.maxBodyBytes !== undefined) add("body", { "buffering.maxRequestBodyBytes": String(route.maxBodyBytes) });
+  // Traefik v3.6's compress skips only application/grpc by default (pkg/middlewares/compress/compress.go): an event
+  // stream would be compressed, and flushed through gzip, unless excluded here.
+  if (service?.compress) add("compress", { "compress.excludedContentTypes": NEVER_COMPRESSED.join(",") });
+  return { labels, names };
+}
+
+/** The router's whole chain: the edge's first middleware (security headers) wraps everything, its others come last. */
+export function middlewareChain(edge: readonly string[], own: readonly string[]): string {
+  return [...edge.slice(0, 1), ...own, ...edge.slice(1)].join(",");
+}
+
+/** Cookie-based sticky sessions on a service's load balancer; the cookie is named per service, hosts may be shared. */
+export function stickyLabels(traefikService: string, service: string, secure: boolean): Record<string, string> {
+  const prefix = `traefik.http.services.${traefikService}.loadbalancer.sticky.cookie`;
+  return {
+    [`${prefix}.name`]: `sticky_${service.replaceAll("-", "_")}`,
+    [`${prefix}.httpOnly`]: "true",
+    [`${prefix}.secure`]: String(secure),
+    [`${prefix}.sameSite`]: "lax",
+  };
+}
+
+/**
+ * A router answering `from` with a redirect to the same path on `to` (scheme and port kept: dev stacks publish the
+ * edge on other ports). It points at the serving service only because Traefik requires a service per router.
+ */
+export function redirectLabels(
+  traefikService: string,
+  redirect: RedirectPlan,
+  edge: readonly string[],
+  routerBasics: (router: string) => Record<string, string>,
+): Record<string, string> {
+  const router = `${traefikService}__redirect-${redirect.index}`;
+  const middleware = `${router}__to`;
+  const from = redirect.from.replaceAll(".", "\\.");
+  return {
+    [`traefik.http.routers.${router}.rule`]: `Host(\`${redirect.from}\`)`,
+    [`traefik.http.routers.${router}.service`]: traefikService,
+    [`traefik.http.routers.${router}.middlewares`]: middlewareChain(edge.slice(0, 1), [`${middleware}@docker`]),
+    ...routerBasics(router),
+    [`traefik.http.middlewares.${middleware}.redirectRegex.regex`]: `^(https?)://${from}(:[0-9]+)?(/.*)?$`,
+    [`traefik.http.middlewares.${middleware}.redirectRegex.replacement`]: `\${1}://${redirect.to}\${2}\${3}`,
+    [`traefik.http.middlewares.${middleware}.redirectRegex.permanent`]: String(redirect.permanent),
+  };
+}
