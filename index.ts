@@ -8,6 +8,7 @@ import { resourceNames } from "./model/naming";
 import { directoryProblem, listStackNames, readStackFile, readTenantDirectory, type TenantSourceFile } from "./model/project-files";
 import { tenantOutputs } from "./model/outputs";
 import { validateTenants } from "./model/validate";
+import { STACK_SECRET_SCOPE } from "./model/traffic-plan";
 import { loadStackFromPulumi } from "./stacks/load-from-pulumi";
 
 // YAML -> schema -> model: everything is validated before the first resource is declared.
@@ -37,9 +38,11 @@ for (const host of Object.values(stack.hosts)) {
       });
   hosts[host.name] = { provider, url: host.url, edge, healthcheckStartInterval: host.healthcheckStartInterval };
 }
+// The stack's own secrets (`secrets.platform`: `platform` is never a tenant) hold its stack-wide basic-auth users.
+const stackSecrets = Object.fromEntries(Object.entries(stack.secrets[STACK_SECRET_SCOPE] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
 for (const plan of plans) {
   const secrets = Object.fromEntries(Object.entries(stack.secrets[plan.name] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
-  new Tenant(resourceNames.tenant(plan.name), { plan, stack, hosts, secrets });
+  new Tenant(resourceNames.tenant(plan.name), { plan, stack, hosts, secrets, stackSecrets });
 }
 
 export const tenants = tenantOutputs(plans, stack);

@@ -2,7 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import type { ServicePlan } from "../model/tenant-plan";
-import { traefikLabels, traefikServiceName } from "../model/traefik-labels";
+import { basicAuthLabels, traefikLabels, traefikServiceName } from "../model/traefik-labels";
+import { htpasswdEntry } from "../model/basic-auth";
+import type { SecretRef } from "../model/traffic-plan";
 import { containerBasics, containerImage, healthcheckSettings, healthGateSeconds, stopSettings } from "./container-settings";
 import { rolloutGate } from "./rollout-gate";
 import { resourceOptions } from "./resource-options";
@@ -20,6 +22,8 @@ export interface ServiceArgs {
   ingressNetworkName?: string;
   /** Environment as `NAME=value`; a secret when it carries secrets. */
   envs: pulumi.Input<string[]>;
+  /** The value of a basic-auth secret (`user:password`) a route's access names. */
+  credential: (ref: SecretRef) => pulumi.Input<string>;
   /** Resources the containers must wait for (database, cache, Traefik's attachment to the ingress network). */
   dependsOn: pulumi.Input<pulumi.Resource>[];
   /** The host's engine supports health-check start intervals (Engine 25+). */
@@ -43,7 +47,18 @@ export class Service extends pulumi.ComponentResource {
     const routing = args.ingressNetworkName
       ? traefikLabels(plan, { stack, edge: args.edge.stack, tenant, ingressNetwork: args.ingressNetworkName, tls: args.tls })
       : {};
-    const labels = toDockerLabels({ ...platformLabels(stack, { tenant, service: plan.name }), ...routing });
+    // Basic-auth users are bcrypt hashes of secrets: Pulumi keeps those label values secret in state and previews.
+    const authLabels = args.ingressNetworkName
+      ? basicAuthLabels(plan, { stack, tenant }).map(({ label, users }) => ({
+          label,
+          value: pulumi
+            .all(users.map((ref) => args.credential(ref)))
+            .apply((values) => values.map((value, i) => htpasswdEntry(value, `${stack}/${users[i]!.scope}/${users[i]!.name}`, `platform:secrets.${users[i]!.scope}.${users[i]!.name}`)).join(",")),
+        }))
+      : [];
+    const labels = [...toDockerLabels({ ...platformLabels(stack, { tenant, service: plan.name }), ...routing }), ...authLabels].sort((a, b) =>
+      a.label.localeCompare(b.label),
+    );
 
     const networks: docker.types.input.ContainerNetworksAdvanced[] = [{ name: args.networks.apps, aliases: [plan.name] }];
     if (args.networks.data) networks.push({ name: args.networks.data });

@@ -32,6 +32,8 @@ export interface TenantArgs {
   hosts: Record<string, TenantHost>;
   /** This tenant's secret values by name (Pulumi secrets). */
   secrets: Record<string, pulumi.Input<string>>;
+  /** The stack's own secrets (`platform:secrets.platform.<NAME>`): the stack-wide basic-auth users. */
+  stackSecrets?: Record<string, pulumi.Input<string>>;
 }
 
 /**
@@ -113,6 +115,8 @@ export class Tenant extends pulumi.ComponentResource {
             },
             ...(service.routed && ingress ? { ingressNetworkName: ingressName } : {}),
             envs: serviceEnvironment(service, secrets, atHome ? platformAtHome : {}),
+            // Validation made sure each one is set (model/traffic-plan.ts, stacks/schema.ts).
+            credential: (ref) => (ref.scope === plan.name ? secrets[ref.name] : args.stackSecrets?.[ref.name])!,
             dependsOn,
             healthcheckStartInterval: host.healthcheckStartInterval,
             edge: { stack: host.edge.stack, hostUrl: host.url, containerName: host.edge.containerName },

@@ -42,6 +42,8 @@ export interface StackDefinition {
   protectData: boolean;
   pinnedImages: boolean;
   customDomains: boolean;
+  /** Access control on every tenant router (basicAuth: secret names under `secrets.platform`). */
+  access?: { basicAuth?: string[]; ipAllowList?: string[] };
   tenantsDir: string;
   /** Secret values by tenant and name. The CLI sees only placeholders here; the program sees values to wrap as secrets. */
   secrets: Record<string, Record<string, string>>;

@@ -5,7 +5,7 @@ import { isPinned, parseImageRef } from "./image-ref";
 import { generatedHost } from "./naming";
 import { CACHE_VARIABLES, isPlatformVariable, variablesFor, type PlatformVariable } from "./platform-env";
 import type { HealthcheckSpec, ServiceSpec, TenantFile } from "./tenant-schema";
-import { planRedirects, routeTraffic, serviceTraffic, type RedirectPlan, type RouteTraffic, type ServiceTraffic } from "./traffic-plan";
+import { checkAccessSecrets, planRedirects, routeTraffic, serviceTraffic, type RedirectPlan, type RouteTraffic, type ServiceTraffic } from "./traffic-plan";
 import { durationToDockerString } from "./units";
 
 /** A tenant as it runs in one stack: overrides merged, defaults applied, names and hosts resolved. */
@@ -233,8 +233,9 @@ function planService(
     });
   }
 
+  if (routed) checkAccessSecrets(spec, tenant, stack, report);
   for (const route of routes) {
-    const traffic = routeTraffic(spec, route.customIndex);
+    const traffic = routeTraffic(spec, route.customIndex, tenant, stack.access);
     if (Object.keys(traffic).length > 0) route.traffic = traffic;
   }
 

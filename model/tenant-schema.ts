@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { closestMatch } from "./diagnostics";
 import { parseImageRef } from "./image-ref";
@@ -122,6 +123,33 @@ const bodySize = bounded(
   `Largest request body accepted (${ROUTING_LIMITS.body.min} to ${ROUTING_LIMITS.body.max}); larger gets 413. The edge buffers whole requests and responses here: not for routes that stream (server-sent events)`,
 );
 
+/** An IPv4 or IPv6 address, or a CIDR range of either. */
+export function isIpRange(text: string): boolean {
+  const [address, prefix, ...rest] = text.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+export const accessSchema = z
+  .strictObject({
+    basicAuth: z
+      .array(z.string().regex(ENV_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a secret name` }))
+      .min(1, { error: "must name at least one secret (omit the key for no password)" })
+      .optional()
+      .describe("Secrets (platform:secrets.<tenant>.<NAME>) holding `user:password`; requests need one of them, others get 401"),
+    ipAllowList: z
+      .array(z.string().refine(isIpRange, { error: (i) => `"${String(i.input)}" is not an IP address or CIDR range like 203.0.113.0/24` }))
+      .min(1, { error: "must list at least one address (omit the key to allow every address)" })
+      .optional()
+      .describe("Only these client addresses or CIDR ranges get through; others get 403"),
+  })
+  .refine((access) => access.basicAuth !== undefined || access.ipAllowList !== undefined, {
+    error: "set basicAuth, ipAllowList or both",
+  })
+  .describe("Who may reach the route, e.g. staging closed to the public (set it under overrides.<stack>)");
+
 const routeSchema = z
   .strictObject({
     host: z
@@ -139,6 +167,7 @@ const routeSchema = z
       .describe("Stacks that serve this route (default: a custom domain on stacks whose config sets customDomains: true, a path without `host` on every stack)"),
     rateLimit: rateLimitSchema.optional().describe("This route's own rate limit, in place of the service's (e.g. a stricter one for /auth)"),
     maxBodySize: bodySize.optional(),
+    access: accessSchema.optional().describe("This route's own access control, in place of the service's"),
   })
   .refine((route) => route.host !== undefined || route.path !== undefined, {
     error: "set `host` (a custom domain), `path` (a path on the tenant's main generated host), or both",
@@ -215,6 +244,7 @@ export const serviceSchema = z.strictObject({
     .optional()
     .describe("Compress responses (gzip, brotli, zstd) when the client accepts it; default true. Server-sent events are never compressed"),
   maxBodySize: bodySize.optional(),
+  access: accessSchema.optional(),
   resources: resourcesSchema.optional(),
   command: z.array(z.string()).min(1).optional().describe("Overrides the image's command"),
   env: z
@@ -319,6 +349,7 @@ export type HealthcheckSpec = z.infer<typeof healthcheckSchema>;
 export type ResourcesSpec = z.infer<typeof resourcesSchema>;
 export type RateLimitSpec = z.infer<typeof rateLimitSchema>;
 export type RedirectSpec = z.infer<typeof redirectSchema>;
+export type AccessSpec = z.infer<typeof accessSchema>;
 
 /**
  * The shape of `overrides.<stack>`: the stack-scoped keys, every key optional at every depth, unknown keys refused.

@@ -1,6 +1,7 @@
 import { LABEL } from "./naming";
 import type { ServicePlan } from "./tenant-plan";
-import { middlewareChain, redirectLabels, routerMiddlewares, stickyLabels } from "./traefik-middlewares";
+import { basicAuthUsersLabel, middlewareChain, redirectLabels, routerMiddlewares, stickyLabels } from "./traefik-middlewares";
+import type { SecretRef } from "./traffic-plan";
 
 /** Names of the file-provider middlewares the edge defines and every router uses. */
 export const EDGE_MIDDLEWARES = ["security-headers@file", "retry@file"];
@@ -45,6 +46,13 @@ export function traefikLabels(service: ServicePlan, context: RoutingContext): Re
   for (const redirect of service.redirects ?? [])
     Object.assign(labels, redirectLabels(base, redirect, EDGE_MIDDLEWARES, (router) => entrypointLabels(router, context.tls)));
   return labels;
+}
+
+/** The basic-auth labels `traefikLabels` leaves to the program: their values are hashes of secrets. */
+export function basicAuthLabels(service: ServicePlan, context: Pick<RoutingContext, "stack" | "tenant">): { label: string; users: SecretRef[] }[] {
+  if (!service.routed || service.port === undefined) return [];
+  const base = traefikServiceName(context.stack, context.tenant, service.name);
+  return service.routes.flatMap((route, index) => basicAuthUsersLabel(`${base}-${index}`, route.traffic) ?? []);
 }
 
 function entrypointLabels(router: string, tls: RoutingContext["tls"]): Record<string, string> {

@@ -1,4 +1,4 @@
-import type { RedirectPlan, RouteTraffic, ServiceTraffic } from "./traffic-plan";
+import type { RedirectPlan, RouteTraffic, SecretRef, ServiceTraffic } from "./traffic-plan";
 
 /**
  * Traefik middlewares a tenant's routers use besides the edge's own (issue 14), as container labels.
@@ -18,7 +18,11 @@ export interface OwnMiddlewares {
   names: string[];
 }
 
-/** The middlewares of one router: rate limit, then body size, then compression. */
+/**
+ * The middlewares of one router: who may pass (allow-lists, then basic auth: a refused client costs nothing more),
+ * then rate limit, body size and compression. Basic auth's users come from secrets: `basicAuthUsersLabel` names
+ * the label the program fills in (components/service.ts).
+ */
 export function routerMiddlewares(router: string, route: RouteTraffic | undefined, service: ServiceTraffic | undefined): OwnMiddlewares {
   const labels: Record<string, string> = {};
   const names: string[] = [];
@@ -27,6 +31,8 @@ export function routerMiddlewares(router: string, route: RouteTraffic | undefine
     for (const [key, value] of Object.entries(settings)) labels[`traefik.http.middlewares.${name}.${key}`] = value;
     names.push(`${name}@docker`);
   };
+  route?.access?.ipAllowLists.forEach((sourceRange, index) => add(`allow-${index}`, { "ipAllowList.sourceRange": sourceRange.join(",") }));
+  if (route?.access && route.access.users.length > 0) add("auth", { "basicAuth.removeHeader": "true" });
   if (route?.rateLimit) {
     // Per client IP: Traefik's default source is the connection's remote address, which is the client's, since
     // the edge is the first proxy and the engine's port publishing keeps source addresses.
@@ -41,6 +47,12 @@ export function routerMiddlewares(router: string, route: RouteTraffic | undefine
   // stream would be compressed, and flushed through gzip, unless excluded here.
   if (service?.compress) add("compress", { "compress.excludedContentTypes": NEVER_COMPRESSED.join(",") });
   return { labels, names };
+}
+
+/** The label holding a router's basic-auth users, and the secrets whose hashes it lists; none without users. */
+export function basicAuthUsersLabel(router: string, route: RouteTraffic | undefined): { label: string; users: SecretRef[] } | undefined {
+  if (!route?.access || route.access.users.length === 0) return undefined;
+  return { label: `traefik.http.middlewares.${router}__auth.basicAuth.users`, users: route.access.users };
 }
 
 /** The router's whole chain: the edge's first middleware (security headers) wraps everything, its others come last. */

@@ -1,7 +1,9 @@
 import { formatPath, type PathSegment } from "./diagnostics";
+import { credentialProblem } from "./basic-auth";
+import { SECRET_PLACEHOLDER } from "./project-files";
 import type { StackDefinition } from "./stack";
 import { servingStack } from "./stack";
-import type { RateLimitSpec, RedirectSpec, ServiceSpec } from "./tenant-schema";
+import type { AccessSpec, RateLimitSpec, RedirectSpec, ServiceSpec } from "./tenant-schema";
 import { durationToDockerString, parseSize } from "./units";
 
 /**
@@ -17,10 +19,27 @@ export interface RateLimitPlan {
   period: string;
 }
 
-/** Per router: a route's own setting, else the service's. */
+/** A basic-auth secret: `scope` is the tenant, or `platform` for the stack's own (`platform:secrets.platform.<NAME>`). */
+export interface SecretRef {
+  scope: string;
+  name: string;
+}
+
+/** The tenant scope cannot be a tenant's: `platform` is a reserved tenant name (model/naming.ts). */
+export const STACK_SECRET_SCOPE = "platform";
+
+export interface AccessPlan {
+  /** Anyone holding one of these `user:password` secrets gets in; empty for no password. */
+  users: SecretRef[];
+  /** Each list is its own middleware: a client must be in every one (the stack's and the tenant's). */
+  ipAllowLists: string[][];
+}
+
+/** Per router: a route's own setting, else the service's; access adds the stack's to the tenant's. */
 export interface RouteTraffic {
   rateLimit?: RateLimitPlan;
   maxBodyBytes?: number;
+  access?: AccessPlan;
 }
 
 export interface ServiceTraffic {
@@ -45,14 +64,57 @@ export function rateLimitPlan(spec: RateLimitSpec): RateLimitPlan {
 }
 
 /** The traffic settings of one router: the custom route's (index `customIndex`) where it sets them, else the service's. */
-export function routeTraffic(spec: ServiceSpec, customIndex: number | undefined): RouteTraffic {
+export function routeTraffic(
+  spec: ServiceSpec,
+  customIndex: number | undefined,
+  tenant: string,
+  stackAccess: AccessSpec | { basicAuth?: string[]; ipAllowList?: string[] } | undefined,
+): RouteTraffic {
   const route = customIndex === undefined ? undefined : spec.routes?.[customIndex];
   const rateLimit = route?.rateLimit ?? spec.rateLimit;
   const maxBodySize = route?.maxBodySize ?? spec.maxBodySize;
+  const access = accessPlan(route?.access ?? spec.access, tenant, stackAccess);
   return {
     ...(rateLimit ? { rateLimit: rateLimitPlan(rateLimit) } : {}),
     ...(maxBodySize ? { maxBodyBytes: parseSize(maxBodySize) } : {}),
+    ...(access ? { access } : {}),
   };
+}
+
+/**
+ * A tenant's access adds to the stack's and never opens what the stack closes: the stack's allow-list still applies
+ * (a client must pass both), and the tenant's users are let in beside the stack's, still with a password.
+ */
+function accessPlan(
+  own: { basicAuth?: string[]; ipAllowList?: string[] } | undefined,
+  tenant: string,
+  stack: { basicAuth?: string[]; ipAllowList?: string[] } | undefined,
+): AccessPlan | undefined {
+  const users = [
+    ...(stack?.basicAuth ?? []).map((name) => ({ scope: STACK_SECRET_SCOPE, name })),
+    ...(own?.basicAuth ?? []).map((name) => ({ scope: tenant, name })),
+  ];
+  const ipAllowLists = [stack?.ipAllowList, own?.ipAllowList].filter((list): list is string[] => list !== undefined);
+  return users.length > 0 || ipAllowLists.length > 0 ? { users, ipAllowLists } : undefined;
+}
+
+/** Every basic-auth secret a service names must be set in the stack, like its `secrets` (no placeholders: a password). */
+export function checkAccessSecrets(spec: ServiceSpec, tenant: string, stack: Pick<StackDefinition, "name" | "secrets" | "preview">, report: Report): void {
+  const set = stack.secrets[tenant] ?? {};
+  const secretsStack = servingStack(stack);
+  const check = (access: AccessSpec | undefined, path: readonly PathSegment[]) =>
+    (access?.basicAuth ?? []).forEach((name, index) => {
+      const value = set[name];
+      // The validate CLI sees encrypted values as a placeholder; the program sees them and checks their form.
+      const problem = value === undefined || value === SECRET_PLACEHOLDER ? undefined : credentialProblem(value);
+      if (value === undefined || problem)
+        report(
+          [...path, "access", "basicAuth", index],
+          `secret "${name}" ${problem ? `in stack ${secretsStack} ${problem}` : `is not set in stack ${secretsStack}`}; run: pulumi config set --secret --path 'secrets.${tenant}.${name}' '<user>:<password>' --stack ${secretsStack}`,
+        );
+    });
+  check(spec.access, []);
+  (spec.routes ?? []).forEach((route, index) => check(route.access, ["routes", index]));
 }
 
 export function serviceTraffic(spec: ServiceSpec): ServiceTraffic {

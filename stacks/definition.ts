@@ -109,6 +109,7 @@ function withDefaults(name: string, file: string, config: StackConfig, previewAt
     protectData: config.protectData ?? production,
     pinnedImages: config.pinnedImages ?? production,
     customDomains: config.customDomains ?? production,
+    ...(config.access ? { access: config.access } : {}),
     tenantsDir: config.tenantsDir ?? "tenants",
     secrets: config.secrets ?? {},
     registries: config.registries ?? [],

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { HOSTNAME_PATTERN, resourcesSchema, SERVICE_NAME_PATTERN, TENANT_NAME_PATTERN } from "../model/tenant-schema";
+import { credentialProblem } from "../model/basic-auth";
+import { SECRET_PLACEHOLDER } from "../model/project-files";
+import { accessSchema, HOSTNAME_PATTERN, resourcesSchema, SERVICE_NAME_PATTERN, TENANT_NAME_PATTERN } from "../model/tenant-schema";
 
 /**
  * Stack config: every key lives under the `platform` namespace of Pulumi.<stack>.yaml (`platform:domain`, ...).
@@ -75,6 +77,9 @@ export const stackConfigKeys = {
   protectData: z.boolean().optional(),
   pinnedImages: z.boolean().optional(),
   customDomains: z.boolean().optional(),
+  // Access control on every tenant router of the stack (staging and its previews closed to the public): its
+  // basicAuth names secrets under platform:secrets.platform.<NAME>; a tenant's own access adds to it, never opens it.
+  access: accessSchema.optional(),
   tenantsDir: z.string().min(1).optional(),
   secrets: z.record(z.string(), z.record(z.string(), z.string())).optional(),
   registries: z
@@ -127,6 +132,16 @@ export const stackConfigSchema = z.strictObject(stackConfigKeys).superRefine((co
     ctx.addIssue({ code: "custom", path: ["preview", "tenants"], message: "an application repository's preview runs exactly one tenant" });
   if (config.preview?.base === "production")
     ctx.addIssue({ code: "custom", path: ["preview", "base"], message: "production is never a preview's base: previews run beside staging (or dev)" });
+  (config.access?.basicAuth ?? []).forEach((name, index) => {
+    const value = config.secrets?.platform?.[name];
+    const problem = value === undefined || value === SECRET_PLACEHOLDER ? undefined : credentialProblem(value);
+    if (value === undefined || problem)
+      ctx.addIssue({
+        code: "custom",
+        path: ["access", "basicAuth", index],
+        message: `secret "${name}" ${problem ?? "is not set"}; run: pulumi config set --secret --path 'secrets.platform.${name}' '<user>:<password>'`,
+      });
+  });
   if ((config.tls ?? "acme") === "acme" && config.acme === undefined)
     ctx.addIssue({ code: "custom", path: ["acme"], message: "is required when tls is acme: set email, ca (staging|production) and challenge (http|tls)" });
 });
