@@ -189,9 +189,15 @@ export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
     "--api.dashboard=true",
     `--entrypoints.traefik.address=${EDGE_INTERNAL_ADDRESS}`,
     "--ping=true",
+    // Prometheus metrics per entrypoint, router and service (request counts, durations, status codes) on the same
+    // loopback entrypoint as the API: a host's scraper reaches them with `docker exec`, no tenant network can.
+    "--metrics.prometheus=true",
+    "--metrics.prometheus.entryPoint=traefik",
+    "--metrics.prometheus.addRoutersLabels=true",
     "--log.level=INFO",
   ];
-  if (stack.edge.accessLog) args.push("--accesslog=true");
+  // JSON, so they can be shipped as they are; the container's json-file log rotation (below) keeps them bounded.
+  if (stack.edge.accessLog) args.push("--accesslog=true", "--accesslog.format=json");
   if (stack.tls !== "none") {
     args.push(
       "--entrypoints.websecure.address=:443",

@@ -89,6 +89,10 @@ describe("Traefik", () => {
     expect(args).toContain("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web");
     expect(args).toContain("--certificatesresolvers.letsencrypt.acme.storage=/acme/acme.json");
     expect(args).toContain("--accesslog=true");
+    expect(args).toContain("--accesslog.format=json");
+    // Metrics only on the loopback entrypoint the API and ping use.
+    expect(args).toEqual(expect.arrayContaining(["--metrics.prometheus=true", "--metrics.prometheus.entryPoint=traefik"]));
+    expect(args).toContain(`--entrypoints.traefik.address=127.0.0.1:8082`);
     expect(dynamicConfig([])).toContain("stsSeconds: 31536000");
   });
 });
