@@ -145,11 +145,17 @@ async function main() {
     rows.push(await measure(size));
     console.log(JSON.stringify(rows.at(-1)));
   }
-  const table = rows.map((r) =>
+  const measured = rows.map((r) =>
     `| ${r.tenants} | ${r.interval} s | ${r.load.toFixed(1)} | ${r.upAll.toFixed(0)} s | ${r.preview.toFixed(1)} s | ${r.previewPeakMb} MB | ${r.newTenant.toFixed(1)} s | ${r.imageChange.toFixed(1)} s | ${r.edgeFirst.toFixed(1)} s | ${r.edgeAll.toFixed(1)} s |`,
   );
   // Sections (`## …`) come from elsewhere (cold builds from `.ci/run`'s step times, other benches): kept as they are.
   const previous = existsSync(OUT) ? readFileSync(OUT, "utf8") : "";
+  // Rows of sizes not measured this time stay (BENCH_TENANTS=10 must not erase the 100-tenant row).
+  const keptRows = previous.split("\n").filter((line) => {
+    const size = /^\| (\d+) \| /.exec(line)?.[1];
+    return size !== undefined && !SIZES.includes(Number(size));
+  });
+  const table = [...measured, ...keptRows].sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]));
   const kept = previous.includes("\n## ") ? previous.slice(previous.indexOf("\n## ") + 1) : "";
   writeFileSync(OUT, `${HEADER}\n| tenants | health-check interval | peak load (1 min) | up, all | preview, one tenant added | its peak memory | up of that tenant until it answers | one image change | Traefik replaced: first tenant back | all tenants back |\n|---|---|---|---|---|---|---|---|---|---|\n${table.join("\n")}\n\n${FOOTER}${kept ? `\n${kept}` : ""}`);
   console.log(`bench: wrote ${OUT}`);
