@@ -13,6 +13,7 @@ import {
 } from "../model/platform-env";
 import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
 import type { StackDefinition } from "../model/stack";
+import { Backups, type BackupsArgs } from "./backups";
 import type { EdgeRef } from "./edge";
 import { Postgres } from "./postgres";
 import { Redis } from "./redis";
@@ -62,6 +63,8 @@ export class Tenant extends pulumi.ComponentResource {
         // Same component name as when active: the volume's URN must not change, or it would be replaced.
         const database = new Postgres(resourceNames.databaseContainer(plan.name), this.databaseArgs(args, home, "", true), { parent: this });
         this.volumeName = database.volumeName;
+        // The dumps stay with the data, protection lifted alike.
+        if (plan.database.backups) new Backups(resourceNames.backups(plan.name), this.backupsArgs(args, home, true), { parent: this });
       }
       this.registerOutputs({});
       return;
@@ -73,6 +76,13 @@ export class Tenant extends pulumi.ComponentResource {
       ? new Postgres(resourceNames.databaseContainer(plan.name), this.databaseArgs(args, home, dataNetwork.name, false), { parent: this })
       : undefined;
     this.volumeName = database?.volumeName;
+    if (database?.container && plan.database?.backups && dataNetwork)
+      new Backups(resourceNames.backups(plan.name), {
+        ...this.backupsArgs(args, home, false),
+        network: dataNetwork.name,
+        password: database.password,
+        dependsOn: [database.container],
+      }, { parent: this });
     const cache = plan.cache && dataNetwork
       ? new Redis(resourceNames.cacheContainer(plan.name), {
           stack: stack.name, tenant: plan.name, plan: plan.cache, network: dataNetwork.name, provider: home.provider, pullImages,
@@ -148,6 +158,21 @@ export class Tenant extends pulumi.ComponentResource {
       preview: args.stack.preview !== undefined,
       pullImages: args.stack.images.pull,
       retiring,
+    };
+  }
+
+  private backupsArgs(args: TenantArgs, home: TenantHost, retiring: boolean): BackupsArgs {
+    const plan = args.plan.database!.backups!;
+    const hookUrl = plan.hookSecret ? args.stackSecrets?.[plan.hookSecret] : undefined;
+    return {
+      stack: args.stack.name,
+      tenant: args.plan.name,
+      plan,
+      provider: home.provider,
+      protectData: args.stack.protectData,
+      retiring,
+      pullImages: args.stack.images.pull,
+      ...(hookUrl ? { hookUrl } : {}),
     };
   }
 

@@ -5,7 +5,7 @@
  */
 
 /** Service names that would collide with the tenant-level resources below. */
-export const RESERVED_SERVICE_NAMES = ["postgres", "redis", "pgdata", "db", "data", "apps", "ingress", "net", "edge"] as const;
+export const RESERVED_SERVICE_NAMES = ["postgres", "redis", "pgdata", "db", "data", "apps", "ingress", "net", "edge", "backup", "backups"] as const;
 /** Tenant names the platform itself uses. */
 export const RESERVED_TENANT_NAMES = ["platform", "traefik", "edge", "www", "default", "host"] as const;
 
@@ -20,6 +20,10 @@ export const resourceNames = {
   databaseContainer: (tenant: string) => `${tenant}-postgres`,
   databaseImage: (tenant: string) => `${tenant}-postgres-image`,
   cacheContainer: (tenant: string) => `${tenant}-redis`,
+  backups: (tenant: string) => `${tenant}-backups`,
+  backupsVolume: (tenant: string) => `${tenant}-backups-volume`,
+  backupContainer: (tenant: string) => `${tenant}-backup`,
+  backupImage: (tenant: string) => `${tenant}-backup-image`,
   cacheImage: (tenant: string) => `${tenant}-redis-image`,
   service: (tenant: string, service: string) => `${tenant}-${service}`,
   serviceImage: (tenant: string, service: string) => `${tenant}-${service}-image`,
@@ -42,6 +46,11 @@ export const dockerNames = {
   dataVolume: (stack: string, tenant: string, major: string) => `platform-${stack}-${tenant}-pgdata-pg${major}`,
   databaseContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-postgres`,
   cacheContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-redis`,
+  /** The tenant's pg_dump files and their run log; retained and protected like the data volume. */
+  backupsVolume: (stack: string, tenant: string) => `platform-${stack}-${tenant}-backups`,
+  backupContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-backup`,
+  /** A restore's new data volume (`npm run db -- restore`): never the live one. */
+  restoredDataVolume: (stack: string, tenant: string, major: string, n: number) => `platform-${stack}-${tenant}-pgdata-pg${major}-r${n}`,
   /** One Traefik per host and stack; tenants attach its container to their ingress networks by this name. */
   edgeContainer: (stack: string) => `platform-${stack}-traefik`,
   /** Holds the edge's network namespace; tenants attach their ingress networks to it by this name. */
@@ -63,6 +72,7 @@ export const COMPONENT_TYPES = {
   host: "platform:index:Host",
   postgres: "platform:index:Postgres",
   redis: "platform:index:Redis",
+  backups: "platform:index:Backups",
   service: "platform:index:Service",
 } as const;
 

@@ -44,6 +44,8 @@ export interface StackDefinition {
   customDomains: boolean;
   /** Access control on every tenant router (basicAuth: secret names under `secrets.platform`). */
   access?: { basicAuth?: string[]; ipAllowList?: string[] };
+  /** Scheduled backups of every tenant database (a tenant's `database.backups` overrides every/keep*). */
+  backups: BackupDefaults;
   tenantsDir: string;
   /** Secret values by tenant and name. The CLI sees only placeholders here; the program sees values to wrap as secrets. */
   secrets: Record<string, Record<string, string>>;
@@ -52,6 +54,16 @@ export interface StackDefinition {
   dev?: DevSettings;
   /** Only on a preview stack (`pr-<n>`, `app-<repo>-pr-<n>`), which `npm run preview` writes from its base's file. */
   preview?: PreviewSettings;
+}
+
+export interface BackupDefaults {
+  every: string;
+  keepDaily: number;
+  keepWeekly: number;
+  /** Image template for the backup container ({version}, {major}); absent: the tenant's own Postgres image. */
+  image?: string;
+  /** The secret under `secrets.platform` holding the webhook URL a failed run calls. */
+  hookSecret?: string;
 }
 
 /**

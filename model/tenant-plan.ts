@@ -6,7 +6,7 @@ import { generatedHost } from "./naming";
 import { CACHE_VARIABLES, isPlatformVariable, variablesFor, type PlatformVariable } from "./platform-env";
 import type { HealthcheckSpec, ServiceSpec, TenantFile } from "./tenant-schema";
 import { checkAccessSecrets, planRedirects, routeTraffic, serviceTraffic, type RedirectPlan, type RouteTraffic, type ServiceTraffic } from "./traffic-plan";
-import { durationToDockerString } from "./units";
+import { durationToDockerString, parseDurationMs } from "./units";
 
 /** A tenant as it runs in one stack: overrides merged, defaults applied, names and hosts resolved. */
 export interface TenantPlan {
@@ -73,6 +73,18 @@ export interface DatabasePlan {
   major: string;
   image: string;
   resources: Resources;
+  /** Scheduled dumps; absent on a preview (its data goes with it). */
+  backups?: BackupPlan;
+}
+
+export interface BackupPlan {
+  every: string;
+  everySeconds: number;
+  keepDaily: number;
+  keepWeekly: number;
+  /** What the backup container runs: it needs pg_dump of at least the server's major (and curl or wget for the hook). */
+  image: string;
+  hookSecret?: string;
 }
 
 export interface CachePlan {
@@ -136,6 +148,7 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
       major: postgres.version.split(".")[0]!,
       image: localImage(stack, versionedImage(stack.images.postgres, postgres.version)),
       resources: sized(resolveResources(postgres.resources, stack.defaults.databaseResources), stack, PREVIEW_LIMITS.database),
+      ...(stack.preview ? {} : { backups: backupPlan(tenant.database?.backups, stack, postgres.version) }),
     },
     cache: redis && {
       version: redis.version,
@@ -309,6 +322,19 @@ function sized(resources: Resources, stack: StackDefinition, cap: Resources): Re
 const STAND_IN_HEALTH_PATH = "/health";
 
 /** `postgres:{version}` → `postgres:16.4`; `{major}` → `16`. */
+/** The stack's backup defaults with the tenant's overrides; the image follows the tenant's Postgres version. */
+function backupPlan(overrides: NonNullable<StackScopedTenant["database"]>["backups"], stack: StackDefinition, version: string): BackupPlan {
+  const every = overrides?.every ?? stack.backups.every;
+  return {
+    every,
+    everySeconds: Math.ceil(parseDurationMs(every) / 1000),
+    keepDaily: overrides?.keepDaily ?? stack.backups.keepDaily,
+    keepWeekly: overrides?.keepWeekly ?? stack.backups.keepWeekly,
+    image: localImage(stack, versionedImage(stack.backups.image ?? stack.images.postgres, version)),
+    ...(stack.backups.hookSecret ? { hookSecret: stack.backups.hookSecret } : {}),
+  };
+}
+
 function versionedImage(template: string, version: string): string {
   return template.replaceAll("{version}", version).replaceAll("{major}", version.split(".")[0]!);
 }

@@ -273,11 +273,27 @@ function notAPlatformVariable(input: unknown): string {
 const versionSchema = (example: string) =>
   z.string().regex(/^[0-9]+(\.[0-9]+)?$/, { error: (i) => `"${String(i.input)}" is not a version like "${example}" (quote it)` });
 
+/** How often and how many: the stack's `platform:backups` sets the defaults, a tenant's `database.backups` overrides them. */
+export const backupPolicySchema = {
+  every: z
+    .string()
+    .regex(DURATION_PATTERN, { error: (i) => `"${String(i.input)}" is not a duration like 24h or 6h` })
+    .refine((text) => !DURATION_PATTERN.test(text) || parseDurationMs(text) >= 10_000, { error: "must be at least 10s" })
+    .optional()
+    .describe("Time between scheduled pg_dump runs (default 24h); a newer successful dump than this (plus half) is overdue"),
+  keepDaily: z.number().int().min(1).max(366).optional().describe("Keep the newest dump of each of the last N days (default 7)"),
+  keepWeekly: z.number().int().min(0).max(520).optional().describe("Also keep the newest dump of each of the last M weeks (default 4)"),
+};
+
 export const databaseSchema = z.strictObject({
   postgres: z.strictObject({
     version: versionSchema("16").describe("Postgres major version; changing it on existing data needs the manual upgrade path"),
     resources: resourcesSchema.optional(),
   }),
+  backups: z
+    .strictObject(backupPolicySchema)
+    .optional()
+    .describe("Scheduled logical backups (pg_dump) into the volume platform-<stack>-<tenant>-backups; overrides platform:backups"),
 });
 
 export const cacheSchema = z.strictObject({

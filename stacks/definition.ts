@@ -110,6 +110,13 @@ function withDefaults(name: string, file: string, config: StackConfig, previewAt
     pinnedImages: config.pinnedImages ?? production,
     customDomains: config.customDomains ?? production,
     ...(config.access ? { access: config.access } : {}),
+    backups: {
+      every: config.backups?.every ?? "24h",
+      keepDaily: config.backups?.keepDaily ?? 7,
+      keepWeekly: config.backups?.keepWeekly ?? 4,
+      ...(config.backups?.image ? { image: config.backups.image } : {}),
+      ...(config.backups?.hookSecret ? { hookSecret: config.backups.hookSecret } : {}),
+    },
     tenantsDir: config.tenantsDir ?? "tenants",
     secrets: config.secrets ?? {},
     registries: config.registries ?? [],

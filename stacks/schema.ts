@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { credentialProblem } from "../model/basic-auth";
 import { SECRET_PLACEHOLDER } from "../model/project-files";
-import { accessSchema, HOSTNAME_PATTERN, resourcesSchema, SERVICE_NAME_PATTERN, TENANT_NAME_PATTERN } from "../model/tenant-schema";
+import { accessSchema, backupPolicySchema, HOSTNAME_PATTERN, resourcesSchema, SERVICE_NAME_PATTERN, TENANT_NAME_PATTERN } from "../model/tenant-schema";
 
 /**
  * Stack config: every key lives under the `platform` namespace of Pulumi.<stack>.yaml (`platform:domain`, ...).
@@ -85,6 +85,18 @@ export const stackConfigKeys = {
   registries: z
     .array(z.strictObject({ server: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }))
     .optional(),
+  // Scheduled pg_dump per tenant with a database (components/backups.ts): defaults a tenant's database.backups
+  // overrides; a failed run POSTs to the URL in secrets.platform.<hookSecret>.
+  backups: z
+    .strictObject({
+      ...backupPolicySchema,
+      image: z.string().min(1).optional(),
+      hookSecret: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/, { error: (i) => `"${String(i.input)}" is not a secret name like BACKUP_HOOK_URL` })
+        .optional(),
+    })
+    .optional(),
   // A local development stack runs whatever tenants the repo holds without their images or secrets: app images
   // without an `images.replace` entry run `fallbackImage`, unset secrets get generated placeholders.
   dev: z
@@ -132,6 +144,13 @@ export const stackConfigSchema = z.strictObject(stackConfigKeys).superRefine((co
     ctx.addIssue({ code: "custom", path: ["preview", "tenants"], message: "an application repository's preview runs exactly one tenant" });
   if (config.preview?.base === "production")
     ctx.addIssue({ code: "custom", path: ["preview", "base"], message: "production is never a preview's base: previews run beside staging (or dev)" });
+  const hookSecret = config.backups?.hookSecret;
+  if (hookSecret !== undefined && config.secrets?.platform?.[hookSecret] === undefined)
+    ctx.addIssue({
+      code: "custom",
+      path: ["backups", "hookSecret"],
+      message: `secret "${hookSecret}" is not set; run: pulumi config set --secret --path 'secrets.platform.${hookSecret}' '<webhook URL>'`,
+    });
   (config.access?.basicAuth ?? []).forEach((name, index) => {
     const value = config.secrets?.platform?.[name];
     const problem = value === undefined || value === SECRET_PLACEHOLDER ? undefined : credentialProblem(value);

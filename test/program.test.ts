@@ -155,8 +155,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         : ["acme:16", "notes:15", "wishlist:16"]
       ).map((t) => `platform-${stack}-${t.split(":")[0]}-pgdata-pg${t.split(":")[1]}`),
     );
+    // Each database's volume and its backups volume (test/backups.test.ts) are kept alike.
     const volumeOptions = run.options.filter((o) => o.kind === "dataVolume");
-    expect(volumeOptions.length).toBe(volumes.length);
+    expect(volumeOptions.length).toBe(volumes.length * 2);
     for (const { options } of volumeOptions) {
       expect(options.retainOnDelete).toBe(true);
       expect(options.protect).toBe(stack === "production");
@@ -180,7 +181,7 @@ describe.each(STACKS)("stack %s", (stack) => {
 
   it("app containers start their replacement first and are health-gated when they have a health check", () => {
     const services = ofType(run, TYPES.container).filter(
-      (c) => !c.name.startsWith("edge-") && !["postgres", "redis"].includes(labelsOf(c)["platform.service"]!),
+      (c) => !c.name.startsWith("edge-") && !["postgres", "redis", "backup"].includes(labelsOf(c)["platform.service"]!),
     );
     expect(services.length).toBeGreaterThan(0);
     for (const service of services) {
@@ -324,12 +325,12 @@ describe("invalid input declares nothing", () => {
 });
 
 describe("decommissioning", () => {
-  it("a retiring tenant keeps only its database volume, unprotected so its file can then be removed", async () => {
+  it("a retiring tenant keeps only its database and backups volumes, unprotected so its file can then be removed", async () => {
     const dir = tenantsCopy({ "acme.yaml": `${NEW_TENANT.replace(/newco/g, "acme")}retiring: true\n` });
     const run = await runProgram("production", withTenants("production", dir));
     expect(run.error).toBeUndefined();
     const acme = run.resources.filter((r) => r.name.startsWith("acme-") && r.type.startsWith("docker:"));
-    expect(acme.map((r) => `${r.type} ${r.name}`)).toEqual([`${TYPES.volume} acme-pgdata`]);
+    expect(acme.map((r) => `${r.type} ${r.name}`)).toEqual([`${TYPES.volume} acme-pgdata`, `${TYPES.volume} acme-backups-volume`]);
     expect(acme[0]!.inputs.name).toBe("platform-production-acme-pgdata-pg16");
     const volumeOptions = run.options.filter((o) => o.kind === "dataVolume");
     expect(volumeOptions.find((o) => o.args[0] === false)?.options).toEqual({ retainOnDelete: true, protect: false });

@@ -155,7 +155,7 @@ services:
     title: "a reserved service name",
     files: { "tenants/acme.yaml": `${minimalTenant()}  postgres:\n    image: registry.example.com/acme/pg:1.0.0\n` },
     expected: [
-      "tenants/acme.yaml:7:3 services.postgres: \"postgres\" is reserved for the platform's own containers (reserved: postgres, redis, pgdata, db, data, apps, ingress, net, edge)",
+      "tenants/acme.yaml:7:3 services.postgres: \"postgres\" is reserved for the platform's own containers (reserved: postgres, redis, pgdata, db, data, apps, ingress, net, edge, backup, backups)",
     ],
   },
   {

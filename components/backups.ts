@@ -1,0 +1,103 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { DATABASE_ENDPOINT } from "../model/platform-env";
+import type { BackupPlan } from "../model/tenant-plan";
+import { BACKUP_DIR, BACKUP_SCRIPT, BACKUP_SCRIPT_PATH } from "./backup-script";
+import { containerBasics, containerImage } from "./container-settings";
+import { resourceOptions } from "./resource-options";
+
+export interface BackupsArgs {
+  stack: string;
+  tenant: string;
+  /** Absent while retiring: only the volume stays, like the data volume. */
+  plan?: BackupPlan;
+  provider: docker.Provider;
+  protectData: boolean;
+  retiring: boolean;
+  pullImages: boolean;
+  /** The tenant's internal data network: the only way to its database, and nothing else's. */
+  network?: pulumi.Input<string>;
+  password?: pulumi.Input<string>;
+  /** The failure webhook's URL (a secret); the container then also gets a network of its own with egress. */
+  hookUrl?: pulumi.Input<string>;
+  dependsOn?: pulumi.Resource[];
+}
+
+/** Small: pg_dump streams; the limits keep a dump from starving the tenant's apps on the same host. */
+const BACKUP_RESOURCES = { cpus: 0.5, memoryBytes: 256 * 1024 ** 2 };
+
+/**
+ * Scheduled logical backups of one tenant's database: a volume of pg_dump files (labelled, retained and protected
+ * exactly like the data volume) and a container on the tenant's data network that dumps into it on a schedule
+ * (components/backup-script.ts). No other tenant's container mounts the volume or shares the network.
+ */
+export class Backups extends pulumi.ComponentResource {
+  readonly volumeName: pulumi.Output<string>;
+  readonly container?: docker.Container;
+
+  constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT_TYPES.backups, name, {}, opts);
+    const { stack, tenant, provider } = args;
+    const volume = new docker.Volume(
+      resourceNames.backupsVolume(tenant),
+      { name: dockerNames.backupsVolume(stack, tenant), labels: toDockerLabels(platformLabels(stack, { tenant, service: "postgres" })) },
+      { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring) },
+    );
+    this.volumeName = volume.name;
+    if (args.retiring || !args.plan || !args.network || !args.password) {
+      this.registerOutputs({ volumeName: this.volumeName });
+      return;
+    }
+    const plan = args.plan;
+    const image = containerImage(resourceNames.backupImage(tenant), plan.image, args.pullImages, { parent: this, provider });
+    const egress = args.hookUrl
+      ? new docker.Network(
+          `${resourceNames.backupContainer(tenant)}-egress`,
+          {
+            name: dockerNames.network(stack, tenant, "backup-egress"),
+            driver: "bridge",
+            internal: false,
+            labels: toDockerLabels(platformLabels(stack, { tenant })),
+          },
+          { parent: this, provider },
+        )
+      : undefined;
+    const hookUrl = args.hookUrl;
+    const { host, user, database } = DATABASE_ENDPOINT;
+    this.container = new docker.Container(
+      resourceNames.backupContainer(tenant),
+      {
+        name: dockerNames.backupContainer(stack, tenant),
+        image,
+        entrypoints: ["/bin/sh", BACKUP_SCRIPT_PATH],
+        command: ["loop"],
+        uploads: [{ file: BACKUP_SCRIPT_PATH, content: BACKUP_SCRIPT, executable: true }],
+        envs: pulumi.secret(
+          pulumi.all([args.password, hookUrl ?? ""]).apply(([password, hook]) => [
+            `PGHOST=${host}`,
+            `PGUSER=${user}`,
+            `PGDATABASE=${database}`,
+            `PGPASSWORD=${password}`,
+            "PGCONNECT_TIMEOUT=10",
+            `EVERY_SECONDS=${plan.everySeconds}`,
+            `KEEP_DAILY=${plan.keepDaily}`,
+            `KEEP_WEEKLY=${plan.keepWeekly}`,
+            `STACK=${stack}`,
+            `TENANT=${tenant}`,
+            ...(hook ? [`BACKUP_HOOK_URL=${hook}`] : []),
+          ]),
+        ),
+        mounts: [{ type: "volume", source: volume.name, target: BACKUP_DIR }],
+        networksAdvanced: [{ name: args.network }, ...(egress ? [{ name: egress.name }] : [])],
+        // The loop traps SIGTERM between runs; a dump in progress is cut short and recorded as failed.
+        stopTimeout: 10,
+        destroyGraceSeconds: 10,
+        ...containerBasics(BACKUP_RESOURCES),
+        labels: toDockerLabels(platformLabels(stack, { tenant, service: "backup" })),
+      },
+      { parent: this, provider, dependsOn: args.dependsOn, additionalSecretOutputs: ["envs"] },
+    );
+    this.registerOutputs({ volumeName: this.volumeName });
+  }
+}

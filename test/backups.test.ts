@@ -1,0 +1,190 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BACKUP_SCRIPT } from "../components/backup-script";
+import { tenantSchema } from "../model/tenant-schema";
+import { EXAMPLE_TENANTS, fixtureConfig, isSecretInput, labelsOf, ofType, runProgram, TYPES, unwrapSecret, type ProgramRun, type RecordedResource } from "./program-harness";
+
+/** Scheduled backups (issue 13): what the program declares, and what the backup container's script does. */
+
+const tempDirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const networksOf = (c: RecordedResource) => ((c.inputs.networksAdvanced ?? []) as { name: string }[]).map((n) => n.name);
+const envsOf = (c: RecordedResource) => unwrapSecret(c.inputs.envs) as string[];
+const tenantOf = (r: RecordedResource) => labelsOf(r)["platform.tenant"];
+
+describe.each(["staging", "production"] as const)("backups in stack %s", (stack) => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram(stack);
+  });
+
+  it("each tenant with a database gets one backup container, only on that tenant's data network, dumping into its own volume", () => {
+    const containers = ofType(run, TYPES.container);
+    const databases = containers.filter((c) => labelsOf(c)["platform.service"] === "postgres");
+    const backups = containers.filter((c) => labelsOf(c)["platform.service"] === "backup");
+    expect(databases.length).toBeGreaterThan(0);
+    expect(backups.map(tenantOf).sort()).toEqual(databases.map(tenantOf).sort());
+    for (const backup of backups) {
+      const tenant = tenantOf(backup)!;
+      const database = databases.find((d) => tenantOf(d) === tenant)!;
+      expect(backup.inputs.name).toBe(`platform-${stack}-${tenant}-backup`);
+      expect(networksOf(backup)).toEqual(networksOf(database));
+      expect(networksOf(backup)).toEqual([`platform-${stack}-${tenant}-data`]);
+      expect(backup.inputs.mounts).toEqual([{ type: "volume", source: `platform-${stack}-${tenant}-backups`, target: "/backups" }]);
+      expect(backup.inputs.ports).toBeUndefined();
+      // No other tenant's container mounts this tenant's backups.
+      const mounting = containers.filter((c) => JSON.stringify(c.inputs.mounts ?? []).includes(`-${tenant}-backups"`));
+      expect(mounting.map((c) => c.name)).toEqual([backup.name]);
+      expect(isSecretInput(backup.inputs.envs)).toBe(true);
+      expect(envsOf(backup)).toEqual(expect.arrayContaining(["PGHOST=postgres", "PGUSER=app", "PGDATABASE=app", "EVERY_SECONDS=86400", "KEEP_DAILY=7", "KEEP_WEEKLY=4"]));
+      expect(envsOf(backup).some((e) => e.startsWith("BACKUP_HOOK_URL="))).toBe(false);
+      expect(backup.inputs.image).toBe(database.inputs.image);
+    }
+  });
+
+  it("the backups volume is named per tenant and labelled like the data volume", () => {
+    const volumes = ofType(run, TYPES.volume);
+    for (const data of volumes.filter((v) => v.name.endsWith("-pgdata"))) {
+      const tenant = tenantOf(data)!;
+      const backups = volumes.find((v) => v.name === `${tenant}-backups-volume`)!;
+      expect(backups.inputs.name).toBe(`platform-${stack}-${tenant}-backups`);
+      expect(backups.inputs.labels).toEqual(data.inputs.labels);
+    }
+    for (const { options } of run.options.filter((o) => o.kind === "dataVolume"))
+      expect(options).toEqual({ retainOnDelete: true, protect: stack === "production" });
+  });
+});
+
+describe("backup settings", () => {
+  const TENANT = `name: newco
+services:
+  web:
+    image: registry.example.com/newco/web:1.0.0
+    port: 8080
+    routes: []
+database:
+  postgres: { version: "16" }
+  backups: { every: 6h, keepDaily: 3 }
+`;
+
+  it("a tenant's database.backups overrides the stack's platform:backups; the hook URL arrives as a secret on an egress network of its own", async () => {
+    const dir = tempDir("platform-tenants-");
+    cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
+    writeFileSync(path.join(dir, "newco.yaml"), TENANT);
+    const config = fixtureConfig("staging", dir);
+    const secrets = config["platform:secrets"] as Record<string, Record<string, string>>;
+    const run = await runProgram("staging", {
+      ...config,
+      "platform:backups": { every: "12h", keepWeekly: 2, hookSecret: "BACKUP_HOOK" },
+      "platform:secrets": { ...secrets, platform: { BACKUP_HOOK: "https://hooks.example.com/backup-failed" } },
+    });
+    expect(run.error).toBeUndefined();
+    const backups = ofType(run, TYPES.container).filter((c) => labelsOf(c)["platform.service"] === "backup");
+    const newco = backups.find((c) => tenantOf(c) === "newco")!;
+    expect(envsOf(newco)).toEqual(
+      expect.arrayContaining(["EVERY_SECONDS=21600", "KEEP_DAILY=3", "KEEP_WEEKLY=2", "BACKUP_HOOK_URL=https://hooks.example.com/backup-failed"]),
+    );
+    const other = backups.find((c) => tenantOf(c) !== "newco")!;
+    expect(envsOf(other)).toEqual(expect.arrayContaining(["EVERY_SECONDS=43200", "KEEP_DAILY=7", "KEEP_WEEKLY=2"]));
+    // The egress network carries only that tenant's backup container: it reaches no other database.
+    expect(networksOf(newco)).toEqual(["platform-staging-newco-data", "platform-staging-newco-backup-egress"]);
+    const onEgress = ofType(run, TYPES.container).filter((c) => networksOf(c).includes("platform-staging-newco-backup-egress"));
+    expect(onEgress.map((c) => c.name)).toEqual([newco.name]);
+    const egress = ofType(run, TYPES.network).find((n) => n.inputs.name === "platform-staging-newco-backup-egress")!;
+    expect(egress.inputs.internal).toBe(false);
+  });
+
+  it("a hook secret that is not set names the command that sets it", async () => {
+    const run = await runProgram("staging", { ...fixtureConfig("staging"), "platform:backups": { hookSecret: "BACKUP_HOOK" } });
+    expect(run.error?.message).toContain("platform:backups.hookSecret: secret \"BACKUP_HOOK\" is not set; run: pulumi config set --secret --path 'secrets.platform.BACKUP_HOOK'");
+  });
+
+  it("a schedule that is not a duration is refused with an example", () => {
+    const parsed = tenantSchema.safeParse({ name: "newco", services: { web: { image: "x:1" } }, database: { postgres: { version: "16" }, backups: { every: "daily" } } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues.map((i) => i.message)).toContain('"daily" is not a duration like 24h or 6h');
+  });
+
+  it("a preview's database has no backups (its data goes with it)", async () => {
+    const run = await runProgram("pr-7", {
+      ...fixtureConfig("staging"),
+      "platform:preview": { base: "staging", pr: 7, tenants: ["acme"], edgePauseIds: {} },
+    });
+    expect(run.error).toBeUndefined();
+    expect(ofType(run, TYPES.container).some((c) => labelsOf(c)["platform.service"] === "postgres")).toBe(true);
+    expect(ofType(run, TYPES.container).filter((c) => labelsOf(c)["platform.service"] === "backup")).toEqual([]);
+    expect(ofType(run, TYPES.volume).filter((v) => v.name.endsWith("-backups-volume"))).toEqual([]);
+  });
+});
+
+describe("the backup container's script", () => {
+  /** A backups directory and a PATH whose pg_dump writes a file (or fails) and whose curl records the hook call. */
+  function sandbox(pgDump: "ok" | "fail") {
+    const dir = tempDir("platform-backup-");
+    const bin = path.join(dir, "bin");
+    const backups = path.join(dir, "backups");
+    mkdirSync(bin);
+    mkdirSync(backups);
+    const dump = pgDump === "ok" ? 'while [ $# -gt 0 ]; do [ "$1" = -f ] && printf "PGDMP-fake" > "$2"; shift; done' : 'echo "pg_dump: error: could not translate host name \\"postgres\\"" >&2; exit 1';
+    writeFileSync(path.join(bin, "pg_dump"), `#!/bin/sh\n${dump}\n`);
+    writeFileSync(path.join(bin, "curl"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/hook-call"\n`);
+    for (const tool of ["pg_dump", "curl"]) chmodSync(path.join(bin, tool), 0o755);
+    writeFileSync(path.join(dir, "platform-backup"), BACKUP_SCRIPT);
+    const run = (...args: string[]) =>
+      spawnSync("sh", [path.join(dir, "platform-backup"), ...args], {
+        encoding: "utf8",
+        env: { PATH: `${bin}:${process.env.PATH}`, BACKUP_DIR: backups, KEEP_DAILY: "2", KEEP_WEEKLY: "4", STACK: "qa", TENANT: "acme", BACKUP_HOOK_URL: "https://hooks.example.com/x" },
+      });
+    const log = () => readFileSync(path.join(backups, "backups.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    return { dir, backups, run, log };
+  }
+
+  it("a successful run leaves a dump and records time, size, duration and result", () => {
+    const box = sandbox("ok");
+    const result = box.run("once");
+    expect(result.status).toBe(0);
+    const [entry] = box.log();
+    expect(entry).toMatchObject({ result: "ok", sizeBytes: "PGDMP-fake".length, error: "" });
+    expect(entry!.id).toMatch(/^[0-9]{8}T[0-9]{6}Z$/);
+    expect(typeof entry!.durationSeconds).toBe("number");
+    expect(Date.parse(entry!.time as string)).toBeGreaterThan(Date.now() - 60_000);
+    expect(readdirSync(box.backups).filter((f) => f.endsWith(".dump"))).toEqual([`${entry!.id}.dump`]);
+    expect(existsSync(path.join(box.dir, "hook-call"))).toBe(false);
+  });
+
+  it("a failed run is recorded as failed with pg_dump's message, leaves no partial file and calls the hook", () => {
+    const box = sandbox("fail");
+    const result = box.run("once");
+    expect(result.status).toBe(1);
+    const [entry] = box.log();
+    expect(entry).toMatchObject({ result: "failed", sizeBytes: 0 });
+    expect(entry!.error).toContain("could not translate host name");
+    expect(readdirSync(box.backups).filter((f) => f !== "backups.jsonl" && f !== ".lock")).toEqual([]);
+    const hook = readFileSync(path.join(box.dir, "hook-call"), "utf8");
+    expect(hook).toContain("https://hooks.example.com/x");
+    expect(hook).toContain('"tenant":"acme"');
+    expect(hook).toContain('"result":"failed"');
+  });
+
+  it("retention keeps the newest dump of each of the last N days and M weeks", () => {
+    const box = sandbox("ok");
+    // 2026-11-23 (Mon, week 48), 11-22 twice (Sun, week 47), 11-21 (Sat, week 47), 11-13 (week 46), 11-05 (week 45).
+    const files = ["20261123T010000Z", "20261122T180000Z", "20261122T010000Z", "20261121T010000Z", "20261113T010000Z", "20261105T010000Z"];
+    for (const f of files) writeFileSync(path.join(box.backups, `${f}.dump`), "x");
+    expect(box.run("prune").status).toBe(0);
+    const kept = readdirSync(box.backups).filter((f) => f.endsWith(".dump")).sort().reverse();
+    // Daily (2): 11-23, 11-22 18:00; weekly (4): weeks 48, 47 (the same two), 46, 45. The other two go.
+    expect(kept).toEqual(["20261123T010000Z.dump", "20261122T180000Z.dump", "20261113T010000Z.dump", "20261105T010000Z.dump"]);
+  });
+});
