@@ -9,39 +9,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { workflow, workflowText, type Job, type Step } from "./workflow-files";
 
 const ROOT = path.resolve(__dirname, "..");
-const WORKFLOWS_DIR = path.join(ROOT, ".github", "workflows");
 
-interface Step {
-  id?: string;
-  name?: string;
-  if?: string;
-  uses?: string;
-  run?: string;
-  with?: Record<string, unknown>;
-  env?: Record<string, string>;
-}
-interface Job {
-  name?: string;
-  needs?: string | string[];
-  if?: string;
-  environment?: string;
-  concurrency?: { group: string; "cancel-in-progress"?: boolean };
-  permissions?: Record<string, string>;
-  outputs?: Record<string, string>;
-  env?: Record<string, string>;
-  steps: Step[];
-}
-interface Workflow {
-  on: Record<string, unknown>;
-  jobs: Record<string, Job>;
-}
 
 const PREVIEW_WORKFLOWS = ["preview-env.yml", "preview-sweep.yml", "preview-app.yml"] as const;
-const text = (file: string) => fs.readFileSync(path.join(WORKFLOWS_DIR, file), "utf8");
-const workflow = (file: string) => parse(text(file)) as Workflow;
+const text = workflowText;
 const jobsOf = (file: string) => Object.entries(workflow(file).jobs).map(([id, job]) => ({ file, id, job }));
 const previewJobs = () => PREVIEW_WORKFLOWS.flatMap(jobsOf);
 const runs = (job: Job) => job.steps.map((s) => s.run ?? "").join("\n");

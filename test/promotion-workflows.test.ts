@@ -4,36 +4,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { workflow, type Job, type Step, type Workflow } from "./workflow-files";
 import { git, LAND_SCRIPT, platformRemote, ROOT, run } from "./git-remote-fixture";
 
 /** The image-published workflow, deploy.yml's emergency deploy, and the application side as docs/promotion.md shows it. */
 
-interface Step {
-  id?: string;
-  name?: string;
-  if?: string;
-  uses?: string;
-  run?: string;
-  with?: Record<string, unknown>;
-  env?: Record<string, string>;
-}
-interface Job {
-  name?: string;
-  needs?: string | string[];
-  if?: string;
-  environment?: string;
-  concurrency?: { group: string; "cancel-in-progress"?: boolean };
-  env?: Record<string, string>;
-  steps: Step[];
-}
-interface Workflow {
-  on: Record<string, any>;
-  permissions?: Record<string, string>;
-  env?: Record<string, string>;
-  jobs: Record<string, Job>;
-}
-const workflowText = (name: string) => readFileSync(path.join(ROOT, ".github", "workflows", name), "utf8");
-const workflow = (name: string) => parse(workflowText(name)) as Workflow;
 const stepIndex = (job: Job, match: (s: Step) => boolean) => job.steps.findIndex(match);
 
 const temps: string[] = [];

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { workflow, workflowText, type Job, type Step, type Workflow } from "./workflow-files";
 
 const ROOT = path.resolve(__dirname, "..");
 const SCRIPT = path.join(ROOT, "scripts", "lint-workflows.sh");
@@ -53,33 +53,7 @@ jobs:
   });
 });
 
-interface Step {
-  id?: string;
-  name?: string;
-  if?: string;
-  uses?: string;
-  run?: string;
-  with?: Record<string, unknown>;
-  env?: Record<string, string>;
-}
-interface Job {
-  name?: string;
-  needs?: string | string[];
-  if?: string;
-  environment?: string;
-  concurrency?: { group: string; "cancel-in-progress"?: boolean };
-  permissions?: Record<string, string>;
-  outputs?: Record<string, string>;
-  env?: Record<string, string>;
-  steps: Step[];
-}
-interface Workflow {
-  concurrency?: unknown;
-  jobs: Record<string, Job>;
-}
 const WORKFLOWS = ["pull-request.yml", "deploy.yml"] as const;
-const workflowText = (name: string) => fs.readFileSync(path.join(ROOT, ".github", "workflows", name), "utf8");
-const workflow = (name: string) => parse(workflowText(name)) as Workflow;
 const allJobs = () => WORKFLOWS.flatMap((file) => Object.entries(workflow(file).jobs).map(([id, job]) => ({ file, id, job })));
 const runs = (job: Job) => job.steps.map((s) => s.run ?? "").join("\n");
 const PULUMI_COMMAND = /\bpulumi (preview|up|refresh|destroy|stack|config)\b/;
