@@ -121,7 +121,7 @@ function uniqueById(containers: ObservedContainer[]): ObservedContainer[] {
  * The docker CLI runs `ssh` from PATH and has no flag for ssh options, so the host's `sshOpts` (the same ones the
  * deployment's provider uses) go into a small `ssh` in front of the real one.
  */
-function sshWithOptions(opts: readonly string[], env: NodeJS.ProcessEnv): { dir: string } | undefined {
+export function sshWithOptions(opts: readonly string[], env: NodeJS.ProcessEnv): { dir: string } | undefined {
   const found = spawnSync("sh", ["-c", "command -v ssh"], { env, encoding: "utf8" });
   const real = found.stdout.trim();
   if (found.status !== 0 || !real) return undefined;
