@@ -1,6 +1,8 @@
 /**
  * The backup container's program (POSIX sh, run by the tenant's Postgres image or `platform:backups.image`):
- * `loop` runs a dump whenever one is due, `once` runs one now (`npm run db -- backup` execs it). Each run appends one
+ * `loop` runs a dump whenever one is due, `once` runs one now (`npm run db -- backup` execs it), `check` is the
+ * container's health check: unhealthy when the latest run failed or the newest good dump is overdue, so
+ * `npm run status` reports both. Each run appends one
  * JSON line to backups.jsonl in the backups volume (what `npm run db -- list` and `npm run status` read), so a failed
  * run is never silent; a failed run also POSTs that line to BACKUP_HOOK_URL when set. Due-ness is computed from the
  * log, so a restarted container does not dump again early, and a failing database is retried every
@@ -79,8 +81,25 @@ once() {
   return 1
 }
 
+# Healthy unless the latest run failed or the newest good dump is older than 1.5 intervals (db/backup-log.ts agrees).
+check() {
+  every=\${EVERY_SECONDS:-86400}
+  latest=$( (grep '"result":' "$LOG" 2>/dev/null || true) | tail -n 1)
+  case "$latest" in *'"result":"failed"'*) echo "latest backup failed: $(echo "$latest" | sed -n 's/.*"error":"\\(.*\\)"}$/\\1/p')"; return 1 ;; esac
+  ok=$(last_epoch '"result":"ok"')
+  now=$(date -u +%s)
+  since=$ok
+  [ "$since" = 0 ] && since=$(cat /tmp/platform-backup-started 2>/dev/null || echo "$now")
+  if [ $(( (now - since) * 2 )) -gt $(( every * 3 )) ]; then
+    echo "backup overdue: $([ "$ok" = 0 ] && echo "no successful backup yet" || echo "the newest good dump is $(( now - ok ))s old"), every \${every}s"
+    return 1
+  fi
+  echo "latest backup ok"
+}
+
 loop() {
   trap 'exit 0' TERM INT
+  date -u +%s >/tmp/platform-backup-started
   every=\${EVERY_SECONDS:-86400}
   retry=$(( every < 600 ? every : 600 ))
   while :; do
@@ -104,6 +123,7 @@ case "\${1:-}" in
   loop) loop ;;
   once) once ;;
   prune) prune ;;
-  *) echo "usage: platform-backup loop|once|prune" >&2; exit 2 ;;
+  check) check ;;
+  *) echo "usage: platform-backup loop|once|prune|check" >&2; exit 2 ;;
 esac
 `;

@@ -90,6 +90,8 @@ export class Backups extends pulumi.ComponentResource {
         ),
         mounts: [{ type: "volume", source: volume.name, target: BACKUP_DIR }],
         networksAdvanced: [{ name: args.network }, ...(egress ? [{ name: egress.name }] : [])],
+        // Unhealthy after a failed run or when overdue: `npm run status` shows it with the reason.
+        healthcheck: { tests: ["CMD", "/bin/sh", BACKUP_SCRIPT_PATH, "check"], interval: "30s", timeout: "10s", retries: 1 },
         // The loop traps SIGTERM between runs; a dump in progress is cut short and recorded as failed.
         stopTimeout: 10,
         destroyGraceSeconds: 10,

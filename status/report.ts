@@ -30,7 +30,7 @@ export interface ContainerStatus {
 }
 
 export interface ServiceStatus {
-  kind: "app" | "database" | "cache" | "edge";
+  kind: "app" | "database" | "cache" | "edge" | "backup";
   host: string;
   /** App services: the image the tenant file names (as deployed); the others: what the container runs. */
   image: string | null;
@@ -167,6 +167,10 @@ export function buildStatus(input: StatusInput): StatusReport {
       const observation = on(deployed.homeHost);
       if (observation?.reachable && observation.containers.some(cache)) services.redis = service(`${tenant}/redis`, "cache", deployed.homeHost, 0, null, cache);
     }
+    // The backup container (components/backups.ts) is not in the outputs: shown when found, never "missing".
+    const backup = (c: ObservedContainer) => owns(c, "backup");
+    const home = on(deployed.homeHost);
+    if (home?.reachable && home.containers.some(backup)) services.backup = service(`${tenant}/backup`, "backup", deployed.homeHost, 0, null, backup);
     tenants[tenant] = {
       homeHost: deployed.homeHost,
       retiring: deployed.retiring,

@@ -50,6 +50,7 @@ describe.each(["staging", "production"] as const)("backups in stack %s", (stack)
       expect(envsOf(backup)).toEqual(expect.arrayContaining(["PGHOST=postgres", "PGUSER=app", "PGDATABASE=app", "EVERY_SECONDS=86400", "KEEP_DAILY=7", "KEEP_WEEKLY=4"]));
       expect(envsOf(backup).some((e) => e.startsWith("BACKUP_HOOK_URL="))).toBe(false);
       expect(backup.inputs.image).toBe(database.inputs.image);
+      expect((backup.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "/bin/sh", "/usr/local/bin/platform-backup", "check"]);
     }
   });
 
@@ -144,7 +145,7 @@ describe("the backup container's script", () => {
     const run = (...args: string[]) =>
       spawnSync("sh", [path.join(dir, "platform-backup"), ...args], {
         encoding: "utf8",
-        env: { PATH: `${bin}:${process.env.PATH}`, BACKUP_DIR: backups, KEEP_DAILY: "2", KEEP_WEEKLY: "4", STACK: "qa", TENANT: "acme", BACKUP_HOOK_URL: "https://hooks.example.com/x" },
+        env: { PATH: `${bin}:${process.env.PATH}`, BACKUP_DIR: backups, KEEP_DAILY: "2", KEEP_WEEKLY: "4", EVERY_SECONDS: "60", STACK: "qa", TENANT: "acme", BACKUP_HOOK_URL: "https://hooks.example.com/x" },
       });
     const log = () => readFileSync(path.join(backups, "backups.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
     return { dir, backups, run, log };
@@ -175,6 +176,24 @@ describe("the backup container's script", () => {
     expect(hook).toContain("https://hooks.example.com/x");
     expect(hook).toContain('"tenant":"acme"');
     expect(hook).toContain('"result":"failed"');
+  });
+
+  it("its health check fails after a failed run and when the newest good dump is overdue", () => {
+    const failed = sandbox("fail");
+    failed.run("once");
+    const afterFailure = failed.run("check");
+    expect(afterFailure.status).toBe(1);
+    expect(afterFailure.stdout).toContain("latest backup failed: pg_dump: error: could not translate host name");
+
+    const box = sandbox("ok");
+    box.run("once");
+    expect(box.run("check").status).toBe(0);
+    // The same dump, seen two intervals later (EVERY_SECONDS=60: overdue after 90s).
+    const [entry] = box.log();
+    writeFileSync(path.join(box.backups, "backups.jsonl"), `${JSON.stringify({ ...entry, epoch: Number(entry!.epoch) - 120 })}\n`);
+    const overdue = box.run("check");
+    expect(overdue.status).toBe(1);
+    expect(overdue.stdout).toMatch(/^backup overdue: the newest good dump is 12[0-9]s old, every 60s$/m);
   });
 
   it("retention keeps the newest dump of each of the last N days and M weeks", () => {

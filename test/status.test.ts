@@ -249,6 +249,20 @@ describe("npm run status", () => {
     expect(r.tenants.alpha!.services.web!.containers[0]).toMatchObject({ status: "unhealthy", healthOutput: expect.stringContaining("HTTP/1.1 500") });
   });
 
+  it("a tenant's backup container is shown, and a failed or overdue backup (its health check) fails status", async () => {
+    const backup = container({ name: "platform-qa-alpha-backup", image: "postgres:16", labels: owned("alpha", "backup") });
+    world({ hosts: { one: [...healthyHosts().one, backup] } });
+    const healthy = await report();
+    expect(healthy.exitCode).toBe(0);
+    expect(healthy.report.tenants.alpha!.services.backup).toMatchObject({ kind: "backup", status: "healthy" });
+    expect(healthy.report.strays).toEqual([]);
+    const failed = { ...backup, State: { ...backup.State, Health: { Status: "unhealthy", Log: [{ ExitCode: 1, Output: "latest backup failed: pg_dump: error: connection refused\n" }] } } };
+    world({ hosts: { one: [...healthyHosts().one, failed] } });
+    const table = await status("--stack", "qa");
+    expect(table.exitCode).toBe(1);
+    expect(table.stdout).toContain("alpha/backup on one: platform-qa-alpha-backup unhealthy: latest backup failed: pg_dump: error: connection refused");
+  });
+
   it("an exited replica: exit 1, '1/2 exited' with its exit code", async () => {
     world({ hosts: withChange("one", "calm_beta", (c) => ({ ...c, State: { ...c.State, Status: "exited", ExitCode: 137 } })) });
     const table = await status("--stack", "qa");
