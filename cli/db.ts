@@ -130,9 +130,10 @@ async function run(command: Command, target: DatabaseTarget, at: string | undefi
         ...tables.map(([name, rows]) => `  ${name.padEnd(40)} ${rows}`),
         "",
         "Nothing live was touched: the tenant still runs on its current data volume.",
-        `Next step: making ${restored.volume} the tenant's data volume goes through a tenant-file change in a pull request`,
-        "(preview, approval); that switch is not built yet (issue 13). Until then, read the restored data from that volume",
-        `with a throw-away container: docker run --rm -v ${restored.volume}:/var/lib/postgresql/data ${target.database.image}`,
+        `Next step: to run ${target.tenant} on it, set in its tenant file (through a pull request: preview, approval)`,
+        `  database:\n    postgres: { version: "${target.database.version}", restore: ${restored.n} }`,
+        "The deployment then replaces the database container onto the restored volume; the current volume stays declared",
+        "and retained, its URN unchanged.",
       ].join("\n");
       return out(0, { ...where, ...restored }, `${text}\n`);
     }

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { databaseVolumeName } from "../model/outputs";
 import { DATABASE_ENDPOINT } from "../model/platform-env";
 import type { DatabasePlan } from "../model/tenant-plan";
 import { containerBasics, containerImage, stopSettings } from "./container-settings";
@@ -47,7 +48,16 @@ export class Postgres extends pulumi.ComponentResource {
       { name: dockerNames.dataVolume(stack, tenant, plan.major), labels: toDockerLabels(labels) },
       { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring, args.preview) },
     );
-    this.volumeName = volume.name;
+    // A restore (`restore: <n>`) is a volume of its own, a new resource: the original keeps its name, URN, retention
+    // and protection, and stays declared while the tenant runs on the restored one.
+    const live = plan.restore === undefined
+      ? volume
+      : new docker.Volume(
+          resourceNames.restoredDataVolume(tenant, plan.restore),
+          { name: databaseVolumeName(stack, tenant, plan), labels: toDockerLabels(labels) },
+          { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring, args.preview) },
+        );
+    this.volumeName = live.name;
     if (args.retiring) {
       this.registerOutputs({ volumeName: this.volumeName });
       return;
@@ -66,7 +76,7 @@ export class Postgres extends pulumi.ComponentResource {
         envs: pulumi.secret(
           password.result.apply((secret) => [`POSTGRES_USER=${DATABASE_USER}`, `POSTGRES_DB=${DATABASE_NAME}`, `POSTGRES_PASSWORD=${secret}`]),
         ),
-        mounts: [{ type: "volume", source: volume.name, target: "/var/lib/postgresql/data" }],
+        mounts: [{ type: "volume", source: live.name, target: "/var/lib/postgresql/data" }],
         networksAdvanced: [{ name: args.network, aliases: [DATABASE_ALIAS] }],
         healthcheck: {
           tests: ["CMD-SHELL", `pg_isready -q -h 127.0.0.1 -U ${DATABASE_USER} -d ${DATABASE_NAME} && test -f ${PASSWORD_APPLIED_MARKER}`],

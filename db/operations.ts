@@ -66,6 +66,8 @@ export async function backupNow(target: DatabaseTarget): Promise<BackupRun> {
 export interface RestoreResult {
   backup: BackupRun;
   volume: string;
+  /** The restore's number: `database.postgres.restore: <n>` runs the tenant on `volume`. */
+  n: number;
   /** Rows per table ("schema.table"), as counted in the restored database. */
   rowCounts: Record<string, number>;
   seconds: number;
@@ -124,7 +126,7 @@ export async function restoreBackup(target: DatabaseTarget, at: string | undefin
       const [table, count] = line.split("\t");
       if (table && count !== undefined && /^[0-9]+$/.test(count.trim())) rowCounts[table] = Number(count);
     }
-    return { backup, volume, rowCounts, seconds: Math.round((Date.now() - started) / 100) / 10 };
+    return { backup, volume, n, rowCounts, seconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {
     // Fast shutdown, so the new data directory is left clean; the volume stays.
     await target.host.run(["stop", "--time", "60", container], 90_000);

@@ -16,6 +16,7 @@ export const resourceNames = {
   ingressNetwork: (tenant: string, host: string) => `${tenant}-ingress-${host}`,
   ingressAttachment: (tenant: string, host: string) => `${tenant}-ingress-${host}-attach`,
   dataVolume: (tenant: string) => `${tenant}-pgdata`,
+  restoredDataVolume: (tenant: string, n: number) => `${tenant}-pgdata-r${n}`,
   databasePassword: (tenant: string) => `${tenant}-postgres-password`,
   databaseContainer: (tenant: string) => `${tenant}-postgres`,
   databaseImage: (tenant: string) => `${tenant}-postgres-image`,

@@ -73,6 +73,8 @@ export interface DatabasePlan {
   major: string;
   image: string;
   resources: Resources;
+  /** Runs on the restored volume `…-pgdata-pg<major>-r<n>` (`npm run db -- restore`), the original kept declared. */
+  restore?: number;
   /** Scheduled dumps; absent on a preview (its data goes with it). */
   backups?: BackupPlan;
 }
@@ -148,6 +150,7 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
       major: postgres.version.split(".")[0]!,
       image: localImage(stack, versionedImage(stack.images.postgres, postgres.version)),
       resources: sized(resolveResources(postgres.resources, stack.defaults.databaseResources), stack, PREVIEW_LIMITS.database),
+      ...(postgres.restore !== undefined ? { restore: postgres.restore } : {}),
       ...(stack.preview ? {} : { backups: backupPlan(tenant.database?.backups, stack, postgres.version) }),
     },
     cache: redis && {

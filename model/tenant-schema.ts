@@ -289,6 +289,12 @@ export const databaseSchema = z.strictObject({
   postgres: z.strictObject({
     version: versionSchema("16").describe("Postgres major version; changing it on existing data needs the manual upgrade path"),
     resources: resourcesSchema.optional(),
+    restore: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe("Run on the volume `npm run db -- restore` made, platform-<stack>-<tenant>-pgdata-pg<major>-r<n>; the previous volume stays declared and retained"),
   }),
   backups: z
     .strictObject(backupPolicySchema)

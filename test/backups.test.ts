@@ -129,6 +129,43 @@ database:
   });
 });
 
+describe("running on a restored volume", () => {
+  it("database.postgres.restore: <n> mounts …-pgdata-pg<major>-r<n>, a new resource; the original volume stays declared, retained and protected", async () => {
+    const dir = tempDir("platform-tenants-");
+    cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
+    const base = `name: newco
+services:
+  web:
+    image: registry.example.com/newco/web:1.0.0
+    port: 8080
+    routes: []
+database:
+  postgres: { version: "16" }
+`;
+    writeFileSync(path.join(dir, "newco.yaml"), base);
+    const before = await runProgram("production", fixtureConfig("production", dir));
+    writeFileSync(path.join(dir, "newco.yaml"), base.replace('version: "16" }', 'version: "16", restore: 2 }'));
+    const after = await runProgram("production", fixtureConfig("production", dir));
+    expect(after.error).toBeUndefined();
+    const database = ofType(after, TYPES.container).find((c) => c.name === "newco-postgres")!;
+    expect(database.inputs.mounts).toEqual([{ type: "volume", source: "platform-production-newco-pgdata-pg16-r2", target: "/var/lib/postgresql/data" }]);
+    const volumes = (run: ProgramRun) => ofType(run, TYPES.volume).filter((v) => tenantOf(v) === "newco").map((v) => [v.name, v.inputs.name]);
+    expect(volumes(after)).toEqual([
+      ...volumes(before).slice(0, 1),
+      ["newco-pgdata-r2", "platform-production-newco-pgdata-pg16-r2"],
+      ...volumes(before).slice(1),
+    ]);
+    expect(volumes(before)[0]).toEqual(["newco-pgdata", "platform-production-newco-pgdata-pg16"]);
+    const kept = after.options.filter((o) => o.kind === "dataVolume");
+    expect(kept.length).toBe(before.options.filter((o) => o.kind === "dataVolume").length + 1);
+    for (const { options } of kept) expect(options).toEqual({ retainOnDelete: true, protect: true });
+    expect((after.outputs.tenants as Record<string, { databaseVolume: string }>).newco!.databaseVolume).toBe("platform-production-newco-pgdata-pg16-r2");
+    // Nothing of any other tenant changes.
+    const others = (run: ProgramRun) => run.resources.filter((r) => !r.name.startsWith("newco-")).map((r) => JSON.stringify([r.type, r.name, r.inputs]));
+    expect(others(after)).toEqual(others(before));
+  });
+});
+
 describe("the backup container's script", () => {
   /** A backups directory and a PATH whose pg_dump writes a file (or fails) and whose curl records the hook call. */
   function sandbox(pgDump: "ok" | "fail") {
