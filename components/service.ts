@@ -1,3 +1,4 @@
+import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
@@ -6,6 +7,7 @@ import { basicAuthLabels, traefikLabels, traefikServiceName } from "../model/tra
 import { htpasswdEntry } from "../model/basic-auth";
 import type { SecretRef } from "../model/traffic-plan";
 import { containerBasics, containerImage, healthcheckSettings, healthGateSeconds, stopSettings } from "./container-settings";
+import { releaseTask } from "./release-task";
 import { rolloutGate } from "./rollout-gate";
 import { resourceOptions } from "./resource-options";
 
@@ -38,6 +40,8 @@ export interface ServiceArgs {
 /** One app service of a tenant: its image and `replicas` containers, health-gated and routed by labels. */
 export class Service extends pulumi.ComponentResource {
   readonly containers: docker.Container[];
+  /** The release task, when the service declares one: its containers depend on it. */
+  readonly release?: command.local.Command;
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.service, name, {}, opts);
@@ -64,6 +68,24 @@ export class Service extends pulumi.ComponentResource {
     if (args.networks.data) networks.push({ name: args.networks.data });
     if (args.networks.ingress) networks.push({ name: args.networks.ingress });
 
+    // The release task runs before any new container exists; create-before-delete removes old ones only after the
+    // new ones are up, so a failed task leaves the old containers serving.
+    this.release = plan.release
+      ? releaseTask(resourceNames.releaseTask(tenant, plan.name), {
+          hostUrl: args.edge.hostUrl,
+          stack,
+          tenant,
+          service: plan.name,
+          image,
+          command: plan.release.command,
+          envs: args.envs,
+          networks: [...(args.networks.data ? [args.networks.data] : []), args.networks.apps],
+          resources: plan.resources,
+          dependsOn: args.dependsOn,
+        }, { parent: this })
+      : undefined;
+    const containerDependsOn = this.release ? [...args.dependsOn, this.release] : args.dependsOn;
+
     this.containers = Array.from({ length: plan.replicas }, (_, index) =>
       new docker.Container(
         resourceNames.serviceContainer(tenant, plan.name, index),
@@ -84,7 +106,7 @@ export class Service extends pulumi.ComponentResource {
           ...containerBasics(plan.resources),
           labels,
         },
-        { parent: this, provider, dependsOn: args.dependsOn, ...resourceOptions.serviceContainer() },
+        { parent: this, provider, dependsOn: containerDependsOn, ...resourceOptions.serviceContainer() },
       ),
     );
     if (args.ingressNetworkName && plan.port !== undefined) {

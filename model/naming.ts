@@ -30,6 +30,7 @@ export const resourceNames = {
   serviceImage: (tenant: string, service: string) => `${tenant}-${service}-image`,
   serviceContainer: (tenant: string, service: string, index: number) => `${tenant}-${service}-${index}`,
   rolloutGate: (tenant: string, service: string) => `${tenant}-${service}-rollout`,
+  releaseTask: (tenant: string, service: string) => `${tenant}-${service}-release`,
   placeholderSecret: (tenant: string, secret: string) => `${tenant}-secret-${secret}-placeholder`,
   host: (host: string) => `host-${host}`,
   edge: (host: string) => `edge-${host}`,
@@ -47,6 +48,8 @@ export const dockerNames = {
   dataVolume: (stack: string, tenant: string, major: string) => `platform-${stack}-${tenant}-pgdata-pg${major}`,
   databaseContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-postgres`,
   cacheContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-redis`,
+  /** The release task's one-off container: a fixed name, so one left by an interrupted run is removed first. */
+  releaseContainer: (stack: string, tenant: string, service: string) => `platform-${stack}-${tenant}-${service}-release`,
   /** The tenant's pg_dump files and their run log; retained and protected like the data volume. */
   backupsVolume: (stack: string, tenant: string) => `platform-${stack}-${tenant}-backups`,
   backupContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-backup`,
@@ -84,6 +87,8 @@ export const LABEL = {
   service: "platform.service",
   /** On routed containers: the stack whose edge (Traefik) routes them. A preview's containers name its base stack. */
   edge: "platform.edge",
+  /** On a release task's container, in place of `platform.service` (it is none of the service's containers): the service. */
+  release: "platform.release",
 } as const;
 
 export function platformLabels(stack: string, owner?: { tenant: string; service?: string }): Record<string, string> {

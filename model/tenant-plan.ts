@@ -58,6 +58,8 @@ export interface ServicePlan {
   healthcheck?: HealthcheckPlan;
   resources: Resources;
   command?: string[];
+  /** A release task (components/release-task.ts); a dev stand-in has none, as it has no `command`. */
+  release?: { command: string[] };
   env: Record<string, string>;
   /** Platform variables this service also receives under another name: target name → platform variable. */
   envFrom?: Record<string, PlatformVariable>;
@@ -270,6 +272,7 @@ function planService(
       : {}),
     resources: sized(resolveResources(spec.resources, stack.defaults.resources), stack, PREVIEW_LIMITS.service),
     ...(spec.command && !standIn ? { command: spec.command } : {}),
+    ...(spec.release && !standIn ? { release: { command: spec.release.command } } : {}),
     env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([key, value]) => [key, String(value)])),
     ...(spec.envFrom && Object.keys(spec.envFrom).length > 0 ? { envFrom: spec.envFrom } : {}),
     secretNames: spec.secrets ?? [],

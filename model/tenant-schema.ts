@@ -201,6 +201,17 @@ export const healthcheckSchema = z
     error: "set exactly one of path or command",
   });
 
+export const releaseSchema = z
+  .strictObject({
+    command: z
+      .array(z.string().min(1, { error: "must not be an empty string" }), { error: "must be a list of strings, e.g. [migrate] or [bin/rails, db:migrate]" })
+      .min(1, { error: "must not be empty: name the command the release task runs, e.g. [migrate]" })
+      .describe("In place of the image's command (the entrypoint stays), like the service's `command`; exit 0 = done"),
+  })
+  .describe(
+    "A release task (e.g. database migrations): runs once with the new image, the service's environment and networks, after the database is healthy and before any new container replaces an old one; if it fails, the rollout stops and the old containers keep serving. It runs again only when the image, the command or the environment changes",
+  );
+
 const envValue = z.union([z.string(), z.number(), z.boolean()], {
   error: "must be a string, number or boolean",
 });
@@ -247,6 +258,7 @@ export const serviceSchema = z.strictObject({
   access: accessSchema.optional(),
   resources: resourcesSchema.optional(),
   command: z.array(z.string()).min(1).optional().describe("Overrides the image's command"),
+  release: releaseSchema.optional(),
   env: z
     .record(z.string().regex(ENV_NAME_PATTERN, { error: (i) => `"${String(i.input)}" is not an environment variable name` }), envValue)
     .optional()
@@ -372,6 +384,7 @@ export type ResourcesSpec = z.infer<typeof resourcesSchema>;
 export type RateLimitSpec = z.infer<typeof rateLimitSchema>;
 export type RedirectSpec = z.infer<typeof redirectSchema>;
 export type AccessSpec = z.infer<typeof accessSchema>;
+export type ReleaseSpec = z.infer<typeof releaseSchema>;
 
 /**
  * The shape of `overrides.<stack>`: the stack-scoped keys, every key optional at every depth, unknown keys refused.

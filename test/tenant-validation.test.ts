@@ -24,7 +24,7 @@ services:
     title: "an unknown key points at the key itself and suggests the right one",
     files: { "tenants/acme.yaml": minimalTenant().replace("    port: 8080\n", "    port: 8080\n    replica: 2\n") },
     expected: [
-      'tenants/acme.yaml:6:5 services.web.replica: unknown key "replica" (did you mean "replicas"? allowed: image, port, replicas, primary, host, routes, healthcheck, rateLimit, sticky, compress, maxBodySize, access, resources, command, env, envFrom, secrets)',
+      'tenants/acme.yaml:6:5 services.web.replica: unknown key "replica" (did you mean "replicas"? allowed: image, port, replicas, primary, host, routes, healthcheck, rateLimit, sticky, compress, maxBodySize, access, resources, command, release, env, envFrom, secrets)',
     ],
   },
   {
@@ -133,7 +133,7 @@ services:
     title: "an unknown key inside an override",
     files: { "tenants/acme.yaml": `${minimalTenant()}overrides:\n  staging:\n    services:\n      web: { replicaz: 1 }\n` },
     expected: [
-      'tenants/acme.yaml:10:14 overrides.staging.services.web.replicaz: unknown key "replicaz" (did you mean "replicas"? allowed: image, port, replicas, primary, host, routes, healthcheck, rateLimit, sticky, compress, maxBodySize, access, resources, command, env, envFrom, secrets)',
+      'tenants/acme.yaml:10:14 overrides.staging.services.web.replicaz: unknown key "replicaz" (did you mean "replicas"? allowed: image, port, replicas, primary, host, routes, healthcheck, rateLimit, sticky, compress, maxBodySize, access, resources, command, release, env, envFrom, secrets)',
     ],
   },
   {

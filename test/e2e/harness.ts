@@ -128,7 +128,7 @@ export interface LoadResult {
  * Requests at a fixed rate until `done` resolves and at least `minimum` were sent, bounded by `maxSeconds`.
  * Loopback only; every response other than 200 is a failure.
  */
-export async function requestLoop(host: string, perSecond: number, minimum: number, done: Promise<unknown>, maxSeconds = 300): Promise<LoadResult> {
+export async function requestLoop(host: string, perSecond: number, minimum: number, done: Promise<unknown>, maxSeconds = 300, urlPath = "/"): Promise<LoadResult> {
   let finished = false;
   void done.finally(() => (finished = true));
   const result: LoadResult = { sent: 0, failed: [], bodies: new Set() };
@@ -138,7 +138,7 @@ export async function requestLoop(host: string, perSecond: number, minimum: numb
     const at = Date.now() - started;
     result.sent += 1;
     inflight.push(
-      get(host, "/", 10_000).then(
+      get(host, urlPath, 10_000).then(
         (answer) => {
           if (answer.status !== 200) result.failed.push({ at, error: `HTTP ${answer.status}: ${answer.body.slice(0, 120)}` });
           else result.bodies.add(answer.body.split("\n")[0] ?? "");

@@ -6,11 +6,14 @@
 //	GET /              200 "demo-app version <v> on <HOSTNAME>"
 //	GET /db            creates table visits if needed, inserts a row, returns {"count":N,...}; 503 without DATABASE_URL
 //	GET /db/read       {"count":N,...} without writing
+//	GET /db/release    200 {"version":V,"migrated":true} once `demo-app migrate` recorded this version; 503 before
 //	GET /env           ["NAME",...] sorted, names only
 //	GET /fetch?url=U   GET U from inside the container: {"url","status","bytes"} (200) or {"url","error"} (502)
 //	GET /sleep?ms=N    answers after N ms (in-flight requests during a graceful shutdown)
 //
 // `demo-app connect HOST:PORT` exits 0 when a TCP connection opens within 2s (isolation tests).
+// `demo-app migrate` (a release task) creates table releases in DATABASE_URL and records this version in it;
+// `demo-app migrate fail` prints a few lines and exits 1 without touching the database.
 //
 // PORT (default 8080). SIGTERM/SIGINT: stop accepting, finish in-flight requests (up to SHUTDOWN_TIMEOUT, default
 // 25s), close the database pool, exit 0.
@@ -68,6 +71,9 @@ func main() {
 		conn.Close()
 		os.Exit(0)
 	}
+	if len(os.Args) >= 2 && os.Args[1] == "migrate" {
+		os.Exit(migrate(os.Args[2:]))
+	}
 	log.SetFlags(log.LstdFlags | log.LUTC)
 	port := envOr("PORT", "8080")
 	hostname := os.Getenv("HOSTNAME")
@@ -117,6 +123,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("/health", a.health)
 	mux.HandleFunc("/db", a.dbWrite)
 	mux.HandleFunc("/db/read", a.dbRead)
+	mux.HandleFunc("/db/release", a.dbRelease)
 	mux.HandleFunc("/env", envNames)
 	mux.HandleFunc("/fetch", fetch)
 	mux.HandleFunc("/sleep", sleep)
@@ -205,6 +212,67 @@ func (a *app) dbRead(w http.ResponseWriter, r *http.Request) {
 		}
 		return n, err
 	})
+}
+
+// migrate is the demo app's release task: it records this version in table releases, which /db/release needs.
+func migrate(args []string) int {
+	fmt.Printf("demo-app %s: migrating\n", version)
+	if len(args) == 1 && args[0] == "fail" {
+		fmt.Println("applying migration 0002_add_releases")
+		fmt.Fprintln(os.Stderr, "migration 0002_add_releases failed: simulated failure (demo-app migrate fail)")
+		return 1
+	}
+	if len(args) != 0 {
+		fmt.Fprintf(os.Stderr, "usage: demo-app migrate [fail]\n")
+		return 2
+	}
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		fmt.Fprintln(os.Stderr, "DATABASE_URL is not set")
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "DATABASE_URL: %v\n", err)
+		return 1
+	}
+	defer pool.Close()
+	for _, statement := range []string{
+		`CREATE TABLE IF NOT EXISTS releases (version text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`,
+		`INSERT INTO releases (version) VALUES ('` + strings.ReplaceAll(version, "'", "''") + `') ON CONFLICT DO NOTHING`,
+	} {
+		if _, err := pool.Exec(ctx, statement); err != nil {
+			fmt.Fprintf(os.Stderr, "migration failed: %v\n", err)
+			return 1
+		}
+	}
+	fmt.Printf("release %s recorded in table releases\n", version)
+	return 0
+}
+
+// dbRelease answers 200 only when this version's release task has run: the new version needs its migration.
+func (a *app) dbRelease(w http.ResponseWriter, r *http.Request) {
+	if a.dbURL == "" {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "DATABASE_URL is not set"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	pool, err := a.db(ctx)
+	var migrated bool
+	if err == nil {
+		err = pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM releases WHERE version = $1)`, version).Scan(&migrated)
+	}
+	if err == nil && migrated {
+		writeJSON(w, http.StatusOK, map[string]any{"version": version, "migrated": true})
+		return
+	}
+	if err == nil {
+		err = errors.New("this version is not in table releases")
+	}
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"version": version, "migrated": false, "error": err.Error()})
 }
 
 func (a *app) withDB(w http.ResponseWriter, r *http.Request, f func(context.Context, *pgxpool.Pool) (int64, error)) {
