@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
@@ -13,6 +14,8 @@ export interface BackupsArgs {
   /** Absent while retiring: only the volume stays, like the data volume. */
   plan?: BackupPlan;
   provider: docker.Provider;
+  /** The home host's Docker URL: the final dump of a retiring tenant runs through it. */
+  dockerHost: string;
   protectData: boolean;
   retiring: boolean;
   pullImages: boolean;
@@ -45,6 +48,20 @@ export class Backups extends pulumi.ComponentResource {
       { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring) },
     );
     this.volumeName = volume.name;
+    if (args.retiring) {
+      // Retiring: one last dump before the containers go. Pulumi deletes what the program no longer declares only
+      // after every create, so this runs while the backup container and the database still exist; if it fails, the
+      // update fails and they stay. A tenant whose backup container is already gone has nothing left to dump.
+      const container = dockerNames.backupContainer(stack, tenant);
+      new command.local.Command(
+        `${resourceNames.backupContainer(tenant)}-final`,
+        {
+          create: `if docker container inspect "$CONTAINER" >/dev/null 2>&1; then docker exec "$CONTAINER" /bin/sh ${BACKUP_SCRIPT_PATH} once; else echo "no $CONTAINER: nothing left to dump"; fi`,
+          environment: { DOCKER_HOST: args.dockerHost, CONTAINER: container },
+        },
+        { parent: this, dependsOn: [volume] },
+      );
+    }
     if (args.retiring || !args.plan || !args.network || !args.password) {
       this.registerOutputs({ volumeName: this.volumeName });
       return;

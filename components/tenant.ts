@@ -169,6 +169,7 @@ export class Tenant extends pulumi.ComponentResource {
       tenant: args.plan.name,
       plan,
       provider: home.provider,
+      dockerHost: home.url,
       protectData: args.stack.protectData,
       retiring,
       pullImages: args.stack.images.pull,

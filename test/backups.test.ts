@@ -129,6 +129,24 @@ database:
   });
 });
 
+describe("retiring", () => {
+  it("a retiring tenant gets one last dump through its host, by the backup container that is about to go", async () => {
+    const dir = tempDir("platform-tenants-");
+    cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
+    writeFileSync(path.join(dir, "newco.yaml"), `name: newco\nretiring: true\nservices:\n  web:\n    image: registry.example.com/newco/web:1.0.0\ndatabase:\n  postgres: { version: "16" }\n`);
+    const run = await runProgram("production", fixtureConfig("production", dir));
+    expect(run.error).toBeUndefined();
+    const final = run.resources.filter((r) => r.type === "command:local:Command" && r.name.startsWith("newco-"));
+    expect(final.map((r) => r.name)).toEqual(["newco-backup-final"]);
+    expect(final[0]!.inputs.create).toContain("/usr/local/bin/platform-backup once");
+    const hosts = fixtureConfig("production")["platform:hosts"] as Record<string, { url: string }>;
+    expect(Object.values(hosts).map((h) => h.url)).toContain((final[0]!.inputs.environment as Record<string, string>).DOCKER_HOST);
+    expect((final[0]!.inputs.environment as Record<string, string>).CONTAINER).toBe("platform-production-newco-backup");
+    // Active tenants have none.
+    expect(run.resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-backup-final")).map((r) => r.name)).toEqual(["newco-backup-final"]);
+  });
+});
+
 describe("running on a restored volume", () => {
   it("database.postgres.restore: <n> mounts …-pgdata-pg<major>-r<n>, a new resource; the original volume stays declared, retained and protected", async () => {
     const dir = tempDir("platform-tenants-");
