@@ -9,7 +9,11 @@ import type { RedirectPlan, RouteTraffic, SecretRef, ServiceTraffic } from "./tr
  * to these with `@docker`, so a tenant cannot reach another tenant's middlewares or the edge's file-provider ones.
  */
 
-/** Responses of these types are never compressed: a compressed event stream waits for the compressor's buffer. */
+/**
+ * Responses of these types are never compressed. Traefik v3.6 does flush its compressor on each flush (measured on the
+ * real engine: a gzipped stream still arrives event by event), but a compressed stream streams only if every hop
+ * after the edge flushes its decompressor too, and events are too small for compression to gain anything.
+ */
 export const NEVER_COMPRESSED = ["text/event-stream"];
 
 export interface OwnMiddlewares {
@@ -35,7 +39,8 @@ export function routerMiddlewares(router: string, route: RouteTraffic | undefine
   if (route?.access && route.access.users.length > 0) add("auth", { "basicAuth.removeHeader": "true" });
   if (route?.rateLimit) {
     // Per client IP: Traefik's default source is the connection's remote address, which is the client's, since
-    // the edge is the first proxy and the engine's port publishing keeps source addresses.
+    // the edge is the first proxy and the engine's port publishing (DNAT) keeps source addresses. Requests to a
+    // published port from the host's own loopback go through docker-proxy instead and all share its address.
     add("ratelimit", {
       "ratelimit.average": String(route.rateLimit.average),
       "ratelimit.burst": String(route.rateLimit.burst),

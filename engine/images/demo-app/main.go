@@ -10,6 +10,8 @@
 //	GET /env           ["NAME",...] sorted, names only
 //	GET /fetch?url=U   GET U from inside the container: {"url","status","bytes"} (200) or {"url","error"} (502)
 //	GET /sleep?ms=N    answers after N ms (in-flight requests during a graceful shutdown)
+//	GET /big?bytes=N   N bytes of text/plain (default 4096, at most 1 MiB): large enough for the edge to compress
+//	GET /events?n=N&ms=M  text/event-stream: N events (default 5), each flushed, M ms apart (default 300)
 //
 // `demo-app connect HOST:PORT` exits 0 when a TCP connection opens within 2s (isolation tests).
 // `demo-app migrate` (a release task) creates table releases in DATABASE_URL and records this version in it;
@@ -127,6 +129,8 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("/env", envNames)
 	mux.HandleFunc("/fetch", fetch)
 	mux.HandleFunc("/sleep", sleep)
+	mux.HandleFunc("/big", big)
+	mux.HandleFunc("/events", events)
 	mux.HandleFunc("/", a.root)
 	return mux
 }
@@ -343,6 +347,45 @@ func sleep(w http.ResponseWriter, r *http.Request) {
 	}
 	time.Sleep(time.Duration(ms) * time.Millisecond)
 	fmt.Fprintf(w, "slept %dms\n", ms)
+}
+
+// big answers a body of the requested size: Traefik compresses only bodies of 1 KiB and more.
+func big(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("bytes"))
+	if err != nil || n < 0 || n > 1<<20 {
+		n = 4096
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	line := "demo-app padding line, compressible on purpose\n"
+	_, _ = io.WriteString(w, strings.Repeat(line, n/len(line)+1)[:n])
+}
+
+// events is a server-sent event stream flushed event by event, so a client sees the first one long before the end.
+func events(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("n"))
+	if err != nil || n < 1 || n > 100 {
+		n = 5
+	}
+	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+	if err != nil || ms < 0 || ms > 10000 {
+		ms = 300
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	flusher, _ := w.(http.Flusher)
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(time.Duration(ms) * time.Millisecond):
+			}
+		}
+		fmt.Fprintf(w, "id: %d\ndata: event %d of %d from %s\n\n", i, i, n, os.Getenv("HOSTNAME"))
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
