@@ -11,8 +11,16 @@ export const resourceOptions = {
    */
   dataVolume: (protect: boolean, preview = false): pulumi.CustomResourceOptions =>
     preview ? { retainOnDelete: false, protect: false } : { retainOnDelete: true, protect },
-  /** Postgres has a fixed name and exclusive use of its volume: the old container must be gone before a new one starts. */
-  databaseContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] }),
+  /**
+   * Postgres has a fixed name and exclusive use of its volume: the old container must be gone before a new one starts.
+   * A new data volume (a restore: `database.postgres.restore`) must replace it: the docker provider (5.0.0) plans a
+   * changed `mounts` as an in-place update that leaves the running container on the old volume (seen on the engine).
+   */
+  databaseContainer: (): pulumi.CustomResourceOptions => ({
+    deleteBeforeReplace: true,
+    additionalSecretOutputs: ["envs"],
+    replaceOnChanges: ["mounts"],
+  }),
   /** A cache has no data to hand over; a fixed name keeps `REDIS_URL` stable. */
   cacheContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
   /**

@@ -14,6 +14,8 @@ describe("resource options decide what happens to data and traffic", () => {
 
   it("a database container is deleted before its replacement starts (never two on one volume)", () => {
     expect(resourceOptions.databaseContainer()).toMatchObject({ deleteBeforeReplace: true });
+    // A restored volume replaces the container (the provider alone would update mounts in place, a no-op).
+    expect(resourceOptions.databaseContainer().replaceOnChanges).toEqual(["mounts"]);
   });
 
   it("an app container's replacement starts before the old one is deleted", () => {
