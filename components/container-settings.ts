@@ -38,9 +38,10 @@ export function dockerCpus(cpus: number): string {
  * - database: a checkpoint on a busy Postgres can take long; SIGKILL means crash recovery on the next start.
  * - app: in-flight requests finish after Traefik has stopped sending new ones.
  * - cache: Redis here keeps no data.
- * - edge: Traefik replacement is delete-before-replace, so its grace is downtime; it drains in-flight requests.
+ * - edge: Traefik replacement is delete-before-replace, so its grace is downtime: Traefik drains in-flight requests
+ *   for EDGE_GRACE_TIMEOUT (1 s) and exits by itself; this is only the backstop.
  */
-export const STOP_GRACE_SECONDS = { database: 60, app: 30, cache: 5, edge: 5 } as const;
+export const STOP_GRACE_SECONDS = { database: 60, app: 30, cache: 5, edge: 3 } as const;
 
 export function stopSettings(kind: keyof typeof STOP_GRACE_SECONDS) {
   return { stopTimeout: STOP_GRACE_SECONDS[kind], destroyGraceSeconds: STOP_GRACE_SECONDS[kind] };

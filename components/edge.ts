@@ -211,7 +211,18 @@ export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
     args.push(stack.acme.challenge === "http" ? `${resolver}.httpchallenge.entrypoint=web` : `${resolver}.tlschallenge=true`);
   }
   if (stack.edge.dashboard.enabled) args.push(`--entrypoints.dashboard.address=:${DASHBOARD_ENTRYPOINT_PORT}`);
+  // A stopping Traefik has already closed its listeners, so every second it waits for lingering connections is a
+  // second no tenant answers (a replacement starts the new one only after the old is gone). Give in-flight requests
+  // a moment, then exit by itself, well before the engine's stop timeout kills it (measured: 5 s outages otherwise).
+  for (const entrypoint of entrypointsOf(args)) args.push(`--entrypoints.${entrypoint}.transport.lifeCycle.graceTimeOut=${EDGE_GRACE_TIMEOUT}`);
   return args;
+}
+
+/** How long a stopping Traefik lets in-flight requests finish (Traefik's default is 10 s). */
+export const EDGE_GRACE_TIMEOUT = "1s";
+
+function entrypointsOf(args: readonly string[]): string[] {
+  return args.map((arg) => /^--entrypoints\.([a-z]+)\.address=/.exec(arg)?.[1]).filter((name): name is string => name !== undefined);
 }
 
 /**

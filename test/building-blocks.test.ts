@@ -119,6 +119,17 @@ describe("container settings match what the engine reports back", () => {
     }
     expect(stopSettings("database").destroyGraceSeconds).toBeGreaterThanOrEqual(30);
   });
+
+  it("a stopping Traefik exits by itself before the engine kills it, on every entrypoint", () => {
+    const args = traefikArguments({ ...production, edge: { ...production.edge, dashboard: { enabled: true, port: 8081 } } });
+    const entrypoints = args.map((a) => /^--entrypoints\.([a-z]+)\.address=/.exec(a)?.[1]).filter(Boolean);
+    expect(entrypoints.sort()).toEqual(["dashboard", "traefik", "web", "websecure"]);
+    for (const entrypoint of entrypoints) {
+      const grace = args.find((a) => a.startsWith(`--entrypoints.${entrypoint}.transport.lifeCycle.graceTimeOut=`));
+      expect(grace, entrypoint).toBeDefined();
+      expect(parseDurationMs(grace!.split("=")[1]!) / 1000).toBeLessThan(stopSettings("edge").stopTimeout);
+    }
+  });
 });
 
 describe("Traefik's own endpoints", () => {
