@@ -24,6 +24,8 @@ export interface ReleaseTaskArgs {
 
 /** How many lines of the command's output the deployment error shows. */
 export const RELEASE_OUTPUT_LINES = 20;
+/** A hung migration must not block the deployment for ever: it fails after this long (its container is removed). */
+export const RELEASE_TIMEOUT_SECONDS = 600;
 
 /**
  * A service's release task (migrations): a one-off container of the service's new image, with its environment and
@@ -54,6 +56,7 @@ export function releaseTask(name: string, args: ReleaseTaskArgs, opts: { parent:
         MEMORY: `${basics.memory}m`,
         OWNER: owner,
         LINES: String(RELEASE_OUTPUT_LINES),
+        TIMEOUT: String(RELEASE_TIMEOUT_SECONDS),
         RELEASE_ENV: pulumi.secret(pulumi.output(args.envs).apply((envs) => envFile(envs, owner))),
       },
       logging: "none",
@@ -97,8 +100,16 @@ if ! docker create --name "$NAME" $labels --env-file "$dir/env" --network "$firs
   echo "release task of $OWNER: could not create its container from $IMAGE:" >&2; tail -n "$LINES" "$dir/out" >&2; exit 1
 fi
 for network in $rest; do docker network connect "$network" "$NAME" >"$dir/out" 2>&1 || { echo "release task of $OWNER: could not join network $network:" >&2; tail -n "$LINES" "$dir/out" >&2; exit 1; }; done
-docker start --attach "$NAME" >"$dir/out" 2>&1
+# coreutils' timeout where there is one (Linux CI); the EXIT trap removes the container it leaves running.
+limit=""; command -v timeout >/dev/null 2>&1 && limit="timeout $TIMEOUT"
+$limit docker start --attach "$NAME" >"$dir/out" 2>&1
 status=$?
+if [ -n "$limit" ] && [ "$status" -eq 124 ]; then
+  echo "release task of $OWNER timed out after \${TIMEOUT}s running: $*" >&2
+  echo "last output lines:" >&2
+  tail -n "$LINES" "$dir/out" >&2
+  exit 1
+fi
 if [ "$status" -ne 0 ]; then
   echo "release task of $OWNER failed (exit $status) running: $*" >&2
   echo "last output lines:" >&2

@@ -206,16 +206,18 @@ case "$1" in
   start)
     i=1; while [ $i -le 30 ]; do echo "migration line $i"; i=$((i+1)); done
     [ -f "$FAKE_STATE/fail" ] && { echo "ERROR: relation users already exists" >&2; exit 3; }
+    [ -f "$FAKE_STATE/hang" ] && sleep 10
     exit 0 ;;
 esac
 exit 0
 `;
 
-function runScript(fail: boolean) {
+function runScript(fail: boolean, { hang = false, timeout = 600 } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "release-"));
   writeFileSync(path.join(dir, "docker"), FAKE_DOCKER);
   chmodSync(path.join(dir, "docker"), 0o755);
   if (fail) writeFileSync(path.join(dir, "fail"), "");
+  if (hang) writeFileSync(path.join(dir, "hang"), "");
   const result = spawnSync("sh", ["-c", `set -- 'bin/migrate' 'up'; eval "$RELEASE_SCRIPT"`], {
     encoding: "utf8",
     env: {
@@ -230,6 +232,7 @@ function runScript(fail: boolean) {
       MEMORY: "256m",
       OWNER: "tenant acme, service web",
       LINES: "20",
+      TIMEOUT: String(timeout),
       RELEASE_ENV: "MODE=web\nDATABASE_URL=postgres://app:hunter2@postgres:5432/app",
     },
   });
@@ -253,6 +256,14 @@ describe("release task: the script", () => {
     expect(envSeen).toBe("MODE=web\nDATABASE_URL=postgres://app:hunter2@postgres:5432/app\n");
     expect(envLeft).toBe(false);
     expect(stdout).toBe("release task of tenant acme, service web done\n");
+  });
+
+  it("a hung command fails the task after its timeout, names it, and removes its container", () => {
+    const { status, stderr, calls, envLeft } = runScript(false, { hang: true, timeout: 1 });
+    expect(status).toBe(1);
+    expect(stderr).toContain("release task of tenant acme, service web timed out after 1s running: bin/migrate up");
+    expect(calls.at(-1)).toBe("rm -f platform-staging-acme-web-release");
+    expect(envLeft).toBe(false);
   });
 
   it("fails naming tenant, service and command, with the last output lines, and leaves no env-file", () => {
