@@ -97,6 +97,11 @@ Median: first tenant back after ${median(sorted("first")).toFixed(1)} s, all ten
 | round | first tenant back | all tenants back | ${ENGINE_EVENTS.join(" | ")} |
 |---|---|---|${ENGINE_EVENTS.map(() => "---|").join("")}
 ${rows.join("\n")}
+
+Reading a row: Traefik keeps serving for up to its 1 s grace after the engine's \`kill\` (SIGTERM), so \`kill\` can
+precede the first failure; from \`die\` on, the outage is the old container's removal, the new one's creation and
+start, and Traefik reading every container's labels from the engine before it routes (the part that grows with
+the number of containers and with the machine's load).
 `;
   const previous = existsSync(OUT) ? readFileSync(OUT, "utf8") : "";
   const start = previous.indexOf(`\n${SECTION}\n`);
