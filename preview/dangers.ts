@@ -21,7 +21,7 @@ export interface DangerOptions {
  * How long every tenant on a host is unreachable while its Traefik is replaced, as measured by
  * `npm run bench:real-engine` (bench/REAL-ENGINE.md, "Traefik replaced"): update both when the figures there change.
  */
-export const EDGE_REPLACEMENT_OUTAGE = { duration: "up to about 7 s", measuredWith: "100 tenants on a busy 2-core host" } as const;
+export const EDGE_REPLACEMENT_OUTAGE = { duration: "about 3 s (up to 5 s on a busy host)", measuredWith: "100 tenants" } as const;
 const EDGE_FIGURES = "bench/REAL-ENGINE.md";
 
 const under = (change: ResourceChange, component: string) => change.typeChain.slice(0, -1).includes(component);
