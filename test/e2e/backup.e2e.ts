@@ -1,31 +1,19 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { addTenant, createWorld, destroyWorld, diagnostics, docker, expectOk, get, readTenant, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
+import { describe, expect, it } from "vitest";
+import { addTenant, docker, expectOk, get, readTenant, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
+import { useWorld } from "./world-hooks";
 
 // Backups and restore on the real engine (issue 13): one tenant (alpha: web + Postgres 15), on the default schedule
 // (its first dump at start, the next in 24h) until the overdue check shortens it to 20s.
 let world: World;
-let failures = 0;
 const database = `platform-${STACK}-alpha-postgres`;
 const backupContainer = `platform-${STACK}-alpha-backup`;
 
-beforeAll(() => {
-  world = createWorld();
+useWorld((created) => {
+  world = created;
   removeTenant(world, "beta.yaml");
-}, 120_000);
-
-afterEach((context) => {
-  if (context.task.result?.state === "fail") {
-    failures += 1;
-    console.error(`\n===== ${context.task.name}: containers and logs =====\n${diagnostics()}`);
-  }
 });
-
-afterAll(() => {
-  if (world && (!process.env.E2E_KEEP || failures === 0)) destroyWorld(world);
-  else if (world) console.error(`E2E_KEEP: left stack ${STACK} in ${world.dir}`);
-}, 300_000);
 
 /** This repository's `npm run db`, run on the world (a copy of the repo). */
 function db(...args: string[]) {

@@ -1,32 +1,20 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  addTenant, addresses, canConnect, containers, createWorld, DASHBOARD_PORT, destroyWorld, diagnostics, docker, edgeContainer, edgePauseContainer, expectOk, get,
+  addTenant, addresses, canConnect, containers, DASHBOARD_PORT, docker, edgeContainer, edgePauseContainer, expectOk, get,
   httpFrom, IMAGES, pulumi, pulumiAsync, readTenant, removeTenant, REPO, requestLoop, STACK, tenantHost, up, type World,
 } from "./harness";
+import { useWorld } from "./world-hooks";
 
 // The nine behaviours of the real-engine issue, in one ordered run against one stack (each `pulumi up` costs
 // tens of seconds, so the steps build on each other). A failing step prints the stack's containers and logs.
 let world: World;
-let failures = 0;
 
-beforeAll(() => {
-  world = createWorld();
-}, 120_000);
-
-afterEach((context) => {
-  if (context.task.result?.state === "fail") {
-    failures += 1;
-    console.error(`\n===== ${context.task.name}: containers and logs =====\n${diagnostics()}`);
-  }
+useWorld((created) => {
+  world = created;
 });
-
-afterAll(() => {
-  if (world && (!process.env.E2E_KEEP || failures === 0)) destroyWorld(world);
-  else if (world) console.error(`E2E_KEEP: left stack ${STACK} in ${world.dir}`);
-}, 300_000);
 
 const LOAD = { perSecond: 25, minimum: 600 };
 const edgeState = () => docker(["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", edgeContainer(), edgePauseContainer()]).stdout;

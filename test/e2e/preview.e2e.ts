@@ -1,45 +1,36 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  createWorld, destroyWorld, diagnostics, docker, expectOk, get, IMAGES, pulumi, REPO, removeTenant, STACK, tenantHost, up, type World,
+  docker, expectOk, get, IMAGES, pulumi, REPO, removeTenant, STACK, tenantHost, up, type World,
 } from "./harness";
+import { useWorld } from "./world-hooks";
 
 // Preview environments on the real engine: the e2e world's stack is the base (one tenant, alpha), and
 // `npm run preview` brings pull-request previews up beside it, behind its Traefik, and takes them down again.
 let world: World;
-let failures = 0;
 const PREVIEW = "pr-7";
 const APP_PREVIEW = "app-demo-pr-7";
 
-beforeAll(() => {
-  world = createWorld();
-  // Small: the base runs alpha only.
-  removeTenant(world, "beta.yaml");
-  // The CLI finds the toolchain in the project it runs in, as it does in a checkout.
-  if (!existsSync(path.join(world.dir, ".engine"))) symlinkSync(path.join(REPO, ".engine"), path.join(world.dir, ".engine"));
-}, 120_000);
-
-afterEach((context) => {
-  if (context.task.result?.state === "fail") {
-    failures += 1;
-    console.error(`\n===== ${context.task.name}: containers and logs =====\n${diagnostics()}\n${labelled(PREVIEW, "ps", "-a").join("\n")}`);
-  }
-});
-
-afterAll(() => {
-  if (!world) return;
-  if (process.env.E2E_KEEP && failures > 0) {
-    console.error(`E2E_KEEP: left stacks ${STACK}, ${PREVIEW}, ${APP_PREVIEW} in ${world.dir}`);
-    return;
-  }
-  for (const [stack, args] of [[PREVIEW, ["--pr", "7"]], [APP_PREVIEW, ["--app", "demo", "--pr", "7"]], ["app-demo-pr-8", ["--app", "demo", "--pr", "8"]]] as const) {
-    if (labelled(stack, "ps", "-a").length > 0 || labelled(stack, "volume", "ls").length > 0) preview(["down", ...args]);
-    removeLabelled(stack);
-  }
-  destroyWorld(world);
-}, 600_000);
+useWorld(
+  (created) => {
+    world = created;
+    // Small: the base runs alpha only.
+    removeTenant(world, "beta.yaml");
+    // The CLI finds the toolchain in the project it runs in, as it does in a checkout.
+    if (!existsSync(path.join(world.dir, ".engine"))) symlinkSync(path.join(REPO, ".engine"), path.join(world.dir, ".engine"));
+  },
+  {
+    moreDiagnostics: () => labelled(PREVIEW, "ps", "-a").join("\n"),
+    beforeDestroy: () => {
+      for (const [stack, args] of [[PREVIEW, ["--pr", "7"]], [APP_PREVIEW, ["--app", "demo", "--pr", "7"]], ["app-demo-pr-8", ["--app", "demo", "--pr", "8"]]] as const) {
+        if (labelled(stack, "ps", "-a").length > 0 || labelled(stack, "volume", "ls").length > 0) preview(["down", ...args]);
+        removeLabelled(stack);
+      }
+    },
+  },
+);
 
 /** `npm run preview` in the world, with its state: the world's file backend, as CI's PULUMI_BACKEND_URL would name one. */
 function preview(args: string[]): { status: number; output: string } {

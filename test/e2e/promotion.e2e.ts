@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  containers, createWorld, destroyWorld, diagnostics, expectOk, get, IMAGES, pulumi, REPO, tenantHost, up, type World,
+  containers, expectOk, get, IMAGES, pulumi, REPO, tenantHost, up, type World,
 } from "./harness";
+import { useWorld } from "./world-hooks";
 
 /**
  * Issue 12's promotion round-trip on the real engine: what the image-published workflow does (set-image on the
@@ -13,7 +14,6 @@ import {
  */
 
 let world: World;
-let failures = 0;
 
 const TENANT = "promo";
 const FILE = `# e2e: a routed web service and an internal worker on the same image.
@@ -28,23 +28,12 @@ services:
     image: ${IMAGES.v1}
 `;
 
-beforeAll(() => {
-  world = createWorld();
+useWorld((created) => {
+  world = created;
   // set-image edits tenants/<tenant>.yaml, as in the platform repo: this stack reads tenants/.
   writeFileSync(path.join(world.dir, "tenants", `${TENANT}.yaml`), FILE);
   expectOk(pulumi(world, ["config", "set", "platform:tenantsDir", "tenants"]), "pulumi config set tenantsDir");
-}, 600_000);
-
-afterEach((context) => {
-  if (context.task.result?.state === "fail") {
-    failures++;
-    console.error(diagnostics());
-  }
 });
-
-afterAll(() => {
-  if (world && (!process.env.E2E_KEEP || failures === 0)) destroyWorld(world);
-}, 300_000);
 
 function setImage(...args: string[]): { status: number; stdout: string; stderr: string } {
   const run = spawnSync(process.execPath, [path.join(REPO, "node_modules/tsx/dist/cli.mjs"), path.join(REPO, "cli/set-image.ts"), ...args, "--root", world.dir], {

@@ -1,9 +1,10 @@
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  containers, createWorld, destroyWorld, diagnostics, docker, expectOk, get, IMAGES, pulumi, pulumiAsync, requestLoop, tenantHost, up, type World,
+  containers, docker, expectOk, get, IMAGES, pulumi, pulumiAsync, requestLoop, tenantHost, up, type World,
 } from "./harness";
+import { useWorld } from "./world-hooks";
 
 /**
  * Issue 13's release tasks on the real engine. The demo app's `migrate` mode records its version in table
@@ -13,7 +14,6 @@ import {
  */
 
 let world: World;
-let failures = 0;
 
 const TENANT = "rel";
 const file = (image: string, release: string) => `# e2e: a routed service with a release task, and its database.
@@ -29,22 +29,11 @@ database:
   postgres: { version: "15" }
 `;
 
-beforeAll(() => {
-  world = createWorld();
+useWorld((created) => {
+  world = created;
   // Only this tenant: the stack reads tenants/ of the world, which starts empty.
   expectOk(pulumi(world, ["config", "set", "platform:tenantsDir", "tenants"]), "pulumi config set tenantsDir");
-}, 600_000);
-
-afterEach((context) => {
-  if (context.task.result?.state === "fail") {
-    failures++;
-    console.error(diagnostics());
-  }
 });
-
-afterAll(() => {
-  if (world && (!process.env.E2E_KEEP || failures === 0)) destroyWorld(world);
-}, 300_000);
 
 const write = (image: string, release: string) => writeFileSync(path.join(world.dir, "tenants", `${TENANT}.yaml`), file(image, release));
 const releaseContainers = () => docker(["ps", "-aq", "--filter", "label=platform.stack=e2e", "--filter", "label=platform.release=web"]).stdout;

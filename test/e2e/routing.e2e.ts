@@ -2,17 +2,17 @@ import * as http from "node:http";
 import { rmSync } from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  addTenant, addresses, canConnect, containers, createWorld, DASHBOARD_PORT, destroyWorld, diagnostics, docker, edgeContainer, edgePauseContainer, expectOk, get,
+  addTenant, addresses, canConnect, containers, DASHBOARD_PORT, docker, edgeContainer, edgePauseContainer, expectOk, get,
   HTTP_PORT, httpFrom, IMAGES, pulumi, STACK, tenantHost, up, type World,
 } from "./harness";
+import { useWorld } from "./world-hooks";
 
 // Issue 14's routing features through the real edge: one tenant whose services each carry one feature, on a
 // small world (the default e2e tenants removed). Every request goes through Traefik on the host's loopback with
 // the tenant's Host header, as a browser's would through DNS. A failing step prints the stack's containers and logs.
 let world: World;
-let failures = 0;
 
 const TENANT = "traffic";
 const CUSTOM_HOST = "traffic.example.test";
@@ -55,25 +55,13 @@ redirects:
     environments: [${STACK}]
 `;
 
-beforeAll(() => {
-  world = createWorld();
+useWorld((created) => {
+  world = created;
   for (const file of ["alpha.yaml", "beta.yaml"]) rmSync(path.join(world.tenantsDir, file), { force: true });
   addTenant(world, `${TENANT}.yaml`, TENANT_FILE);
   const set = pulumi(world, ["config", "set", "--secret", "--path", `platform:secrets.${TENANT}.LOGIN`, `${LOGIN.user}:${LOGIN.password}`]);
   expectOk(set, "pulumi config set --secret");
-}, 120_000);
-
-afterEach((context) => {
-  if (context.task.result?.state === "fail") {
-    failures += 1;
-    console.error(`\n===== ${context.task.name}: containers and logs =====\n${diagnostics()}`);
-  }
 });
-
-afterAll(() => {
-  if (world && (!process.env.E2E_KEEP || failures === 0)) destroyWorld(world);
-  else if (world) console.error(`E2E_KEEP: left stack ${STACK} in ${world.dir}`);
-}, 300_000);
 
 interface Answer {
   status: number;

@@ -1,30 +1,18 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StatusReport } from "../../status/report";
-import { createWorld, destroyWorld, diagnostics, docker, edgeContainer, edgePauseContainer, expectOk, HTTP_PORT, IMAGES, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
+import { docker, edgeContainer, edgePauseContainer, expectOk, HTTP_PORT, IMAGES, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
+import { useWorld } from "./world-hooks";
 
 // `npm run status` against the e2e world's stack on the real engine (issue 12: "status reports an unhealthy
 // container as such"). One tenant (alpha: web + Postgres) keeps the world small.
 let world: World;
-let failures = 0;
 
-beforeAll(() => {
-  world = createWorld();
+useWorld((created) => {
+  world = created;
   removeTenant(world, "beta.yaml");
-}, 120_000);
-
-afterEach((context) => {
-  if (context.task.result?.state === "fail") {
-    failures += 1;
-    console.error(`\n===== ${context.task.name}: containers and logs =====\n${diagnostics()}`);
-  }
 });
-
-afterAll(() => {
-  if (world && (!process.env.E2E_KEEP || failures === 0)) destroyWorld(world);
-  else if (world) console.error(`E2E_KEEP: left stack ${STACK} in ${world.dir}`);
-}, 300_000);
 
 /** This repository's CLI, run on the world (a copy of the repo) with the world's state backend. */
 function status(...args: string[]) {
