@@ -55,7 +55,7 @@ export const dockerNames = {
   backupContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-backup`,
   /** A restore's new data volume (`npm run db -- restore`): never the live one. */
   restoredDataVolume: (stack: string, tenant: string, major: string, n: number) => `platform-${stack}-${tenant}-pgdata-pg${major}-r${n}`,
-  /** One Traefik per host and stack; tenants attach its container to their ingress networks by this name. */
+  /** One Traefik per host and stack, in the network namespace of the edge's pause container (below). */
   edgeContainer: (stack: string) => `platform-${stack}-traefik`,
   /** Holds the edge's network namespace; tenants attach their ingress networks to it by this name. */
   edgePause: (stack: string) => `platform-${stack}-edge-pause`,
