@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import * as path from "node:path";
-import { addTenant, createWorld, destroyWorld, docker, edgeContainer, expectOk, get, pulumi, pulumiAsync, tenantHost, up } from "../test/e2e/harness";
+import { addTenant, createWorld, destroyWorld, docker, edgeContainer, expectOk, pulumi, pulumiAsync, up } from "../test/e2e/harness";
+import { probeOutage } from "./edge-outage";
 
 /**
  * `npm run bench:edge-replacement`: the outage of a Traefik replacement, alone and repeated, with the engine's own
@@ -26,32 +27,20 @@ async function replaceOnce(world: ReturnType<typeof createWorld>, names: string[
   const events = spawn("docker", ["events", "--filter", `container=${edgeContainer()}`, "--format", "{{.TimeNano}} {{.Action}}"]);
   const seen: string[] = [];
   events.stdout.on("data", (chunk: Buffer) => seen.push(...chunk.toString().trim().split("\n")));
-  const started = Date.now();
   const replacing = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
-  let outageStart: number | undefined;
-  const back = new Map<string, number>();
-  while (back.size < names.length && Date.now() - started < 180_000) {
-    for (const name of names) {
-      if (back.has(name)) continue;
-      const ok = await get(tenantHost(name), "/", 1000).then((a) => a.status === 200, () => false);
-      const now = Date.now();
-      if (!ok && outageStart === undefined) outageStart = now;
-      if (ok && outageStart !== undefined) back.set(name, now);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const outage = await probeOutage(names, replacing);
   expectOk(await replacing, "pulumi up (edge replaced)");
   events.kill();
-  if (outageStart === undefined) throw new Error("no failed request seen: was Traefik replaced?");
-  if (back.size < names.length) throw new Error(`${names.length - back.size} tenant(s) not back after 180 s`);
+  if (outage.start === undefined) throw new Error("no failed request seen: was Traefik replaced?");
+  if (outage.missing > 0) throw new Error(`${outage.missing} tenant(s) not back after 180 s`);
+  const outageStart = outage.start;
   const timeline: Record<string, number> = {};
   for (const line of seen) {
     const [nanos, ...action] = line.split(" ");
     const name = action.join(" ");
     if (ENGINE_EVENTS.includes(name) && timeline[name] === undefined) timeline[name] = (Number(nanos) / 1e6 - outageStart) / 1000;
   }
-  const times = [...back.values()].map((t) => (t - outageStart!) / 1000);
-  return { first: Math.min(...times), all: Math.max(...times), timeline };
+  return { first: outage.first, all: outage.all, timeline };
 }
 
 async function main() {

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import * as path from "node:path";
+import { probeOutage } from "./edge-outage";
 import {
   addTenant, createWorld, destroyWorld, docker, expectOk, get, pulumi, pulumiAsync, tenantHost, up, type World,
 } from "../test/e2e/harness";
@@ -69,23 +70,10 @@ async function edgeReplacementOutage(world: World, names: string[]): Promise<{ e
   docker(["tag", image, `${image}-bench`]);
   expectOk(pulumi(world, ["config", "set", "--path", "platform:edge.image", `${image}-bench`]), "pulumi config set");
   const replacing = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
-  let outageStart: number | undefined;
-  const back = new Map<string, number>();
-  const started = Date.now();
-  while (back.size < names.length && Date.now() - started < 300_000) {
-    for (const name of names) {
-      if (back.has(name)) continue;
-      const ok = await get(tenantHost(name), "/", 1000).then((a) => a.status === 200, () => false);
-      const now = Date.now();
-      if (!ok && outageStart === undefined) outageStart = now;
-      if (ok && outageStart !== undefined) back.set(name, now);
-    }
-  }
+  const outage = await probeOutage(names, replacing, 300);
   expectOk(await replacing, "pulumi up (edge replaced)");
   docker(["rmi", `${image}-bench`]);
-  if (outageStart === undefined) return { edgeFirst: 0, edgeAll: 0 };
-  const times = [...back.values()].map((t) => (t - outageStart!) / 1000);
-  return { edgeFirst: Math.min(...times), edgeAll: Math.max(...times) };
+  return { edgeFirst: outage.first, edgeAll: outage.all };
 }
 
 async function timed(work: () => Promise<void>): Promise<number> {
