@@ -6,34 +6,43 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/go-cty/cty"
 	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// Diff plans the change with the Terraform provider (PlanResourceChange, as Terraform core would) and
-// describes it in Pulumi terms: a detailed diff of prior vs planned state with Pulumi property paths,
-// replacements where Terraform requires a new resource (ForceNew attributes), and delete-before-replace
-// where the upstream bridge sets it.
-func (p *Provider) Diff(ctx context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	e, err := p.entry(req.GetUrn())
+// change is a planned change of an existing resource: its Pulumi inputs, its prior Terraform state and the
+// Terraform provider's plan for the new inputs. Diff describes it; Update applies it.
+type change struct {
+	e          *resourceEntry
+	olds, news resource.PropertyMap
+	prior      cty.Value
+	private    []byte
+	config     cty.Value
+	pl         *planResult
+}
+
+func (p *Provider) planChange(ctx context.Context, urn, id string, oldsIn, newsIn *structpb.Struct, timeouts map[string]float64) (*change, error) {
+	e, err := p.entry(urn)
 	if err != nil {
 		return nil, err
 	}
-	olds, err := plugin.UnmarshalProperties(req.GetOlds(), unmarshalOpts)
+	olds, err := plugin.UnmarshalProperties(oldsIn, unmarshalOpts)
 	if err != nil {
 		return nil, err
 	}
-	news, err := plugin.UnmarshalProperties(req.GetNews(), unmarshalOpts)
+	news, err := plugin.UnmarshalProperties(newsIn, unmarshalOpts)
 	if err != nil {
 		return nil, err
 	}
-	prior, private, err := p.priorState(ctx, e, req.GetId(), olds)
+	prior, private, err := p.priorState(ctx, e, id, olds)
 	if err != nil {
 		return nil, err
 	}
-	config, err := e.configFor(stripSecretsMap(news), nil)
+	config, err := e.configFor(stripSecretsMap(news), timeouts)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +50,19 @@ func (p *Provider) Diff(ctx context.Context, req *pulumirpc.DiffRequest) (*pulum
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", e.info.Token, err)
 	}
+	return &change{e: e, olds: olds, news: news, prior: prior, private: private, config: config, pl: pl}, nil
+}
+
+// Diff plans the change with the Terraform provider (PlanResourceChange, as Terraform core would) and
+// describes it in Pulumi terms: a detailed diff of prior vs planned state with Pulumi property paths,
+// replacements where Terraform requires a new resource (ForceNew attributes), and delete-before-replace
+// where the upstream bridge sets it.
+func (p *Provider) Diff(ctx context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	c, err := p.planChange(ctx, req.GetUrn(), req.GetId(), req.GetOlds(), req.GetNews(), nil)
+	if err != nil {
+		return nil, err
+	}
+	e, news, prior, pl := c.e, c.news, c.prior, c.pl
 	if eq := prior.Equals(pl.planned); eq.IsKnown() && eq.True() {
 		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE, HasDetailedDiff: true,
 			DetailedDiff: map[string]*pulumirpc.PropertyDiff{}, Stables: stables(e, nil)}, nil
@@ -151,26 +173,25 @@ func hasReplace(m map[string]*pulumirpc.PropertyDiff) bool {
 	return false
 }
 
+// replacing pairs each plain diff kind with its replacing twin; promote and demote move between them.
+var replacing = map[pulumirpc.PropertyDiff_Kind]pulumirpc.PropertyDiff_Kind{
+	pulumirpc.PropertyDiff_ADD:    pulumirpc.PropertyDiff_ADD_REPLACE,
+	pulumirpc.PropertyDiff_DELETE: pulumirpc.PropertyDiff_DELETE_REPLACE,
+	pulumirpc.PropertyDiff_UPDATE: pulumirpc.PropertyDiff_UPDATE_REPLACE,
+}
+
 func promote(k pulumirpc.PropertyDiff_Kind) pulumirpc.PropertyDiff_Kind {
-	switch k {
-	case pulumirpc.PropertyDiff_ADD:
-		return pulumirpc.PropertyDiff_ADD_REPLACE
-	case pulumirpc.PropertyDiff_DELETE:
-		return pulumirpc.PropertyDiff_DELETE_REPLACE
-	case pulumirpc.PropertyDiff_UPDATE:
-		return pulumirpc.PropertyDiff_UPDATE_REPLACE
+	if r, ok := replacing[k]; ok {
+		return r
 	}
 	return k
 }
 
 func demote(k pulumirpc.PropertyDiff_Kind) pulumirpc.PropertyDiff_Kind {
-	switch k {
-	case pulumirpc.PropertyDiff_ADD_REPLACE:
-		return pulumirpc.PropertyDiff_ADD
-	case pulumirpc.PropertyDiff_DELETE_REPLACE:
-		return pulumirpc.PropertyDiff_DELETE
-	case pulumirpc.PropertyDiff_UPDATE_REPLACE:
-		return pulumirpc.PropertyDiff_UPDATE
+	for plain, r := range replacing {
+		if r == k {
+			return plain
+		}
 	}
 	return k
 }

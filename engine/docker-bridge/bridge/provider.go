@@ -513,6 +513,19 @@ func (p *Provider) encode(v cty.Value, ty cty.Type) (*tfprotov5.DynamicValue, er
 	return &tfprotov5.DynamicValue{MsgPack: b}, nil
 }
 
+// encodeAll encodes several values of one type, in order.
+func (p *Provider) encodeAll(ty cty.Type, vs ...cty.Value) ([]*tfprotov5.DynamicValue, error) {
+	out := make([]*tfprotov5.DynamicValue, len(vs))
+	for i, v := range vs {
+		dv, err := p.encode(v, ty)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = dv
+	}
+	return out, nil
+}
+
 func decode(dv *tfprotov5.DynamicValue, ty cty.Type) (cty.Value, error) {
 	if dv == nil {
 		return cty.NullVal(ty), nil
@@ -608,24 +621,15 @@ type planResult struct {
 }
 
 func (p *Provider) plan(ctx context.Context, e *resourceEntry, prior cty.Value, private []byte, config cty.Value) (*planResult, error) {
-	proposed := proposedNew(e.block, prior, config)
-	pv, err := p.encode(prior, e.ty)
-	if err != nil {
-		return nil, err
-	}
-	cv, err := p.encode(config, e.ty)
-	if err != nil {
-		return nil, err
-	}
-	nv, err := p.encode(proposed, e.ty)
+	vs, err := p.encodeAll(e.ty, prior, config, proposedNew(e.block, prior, config))
 	if err != nil {
 		return nil, err
 	}
 	resp, err := p.server.PlanResourceChange(ctx, &tfprotov5.PlanResourceChangeRequest{
 		TypeName:         e.tfName,
-		PriorState:       pv,
-		ProposedNewState: nv,
-		Config:           cv,
+		PriorState:       vs[0],
+		Config:           vs[1],
+		ProposedNewState: vs[2],
 		PriorPrivate:     private,
 	})
 	if err != nil {
@@ -648,23 +652,15 @@ type applyResult struct {
 }
 
 func (p *Provider) apply(ctx context.Context, e *resourceEntry, prior, planned, config cty.Value, private []byte) (*applyResult, error) {
-	pv, err := p.encode(prior, e.ty)
-	if err != nil {
-		return nil, err
-	}
-	plv, err := p.encode(planned, e.ty)
-	if err != nil {
-		return nil, err
-	}
-	cv, err := p.encode(config, e.ty)
+	vs, err := p.encodeAll(e.ty, prior, planned, config)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := p.server.ApplyResourceChange(ctx, &tfprotov5.ApplyResourceChangeRequest{
 		TypeName:       e.tfName,
-		PriorState:     pv,
-		PlannedState:   plv,
-		Config:         cv,
+		PriorState:     vs[0],
+		PlannedState:   vs[1],
+		Config:         vs[2],
 		PlannedPrivate: private,
 	})
 	if err != nil {
@@ -786,30 +782,11 @@ func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 }
 
 func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	e, err := p.entry(req.GetUrn())
+	c, err := p.planChange(ctx, req.GetUrn(), req.GetId(), req.GetOlds(), req.GetNews(), map[string]float64{"update": req.GetTimeout()})
 	if err != nil {
 		return nil, err
 	}
-	olds, err := plugin.UnmarshalProperties(req.GetOlds(), unmarshalOpts)
-	if err != nil {
-		return nil, err
-	}
-	news, err := plugin.UnmarshalProperties(req.GetNews(), unmarshalOpts)
-	if err != nil {
-		return nil, err
-	}
-	prior, private, err := p.priorState(ctx, e, req.GetId(), olds)
-	if err != nil {
-		return nil, err
-	}
-	config, err := e.configFor(stripSecretsMap(news), map[string]float64{"update": req.GetTimeout()})
-	if err != nil {
-		return nil, err
-	}
-	pl, err := p.plan(ctx, e, prior, private, config)
-	if err != nil {
-		return nil, fmt.Errorf("planning %s: %w", e.info.Token, err)
-	}
+	e, olds, news, prior, private, config, pl := c.e, c.olds, c.news, c.prior, c.private, c.config, c.pl
 	if rr := replacePaths(pl.requiresReplace); len(rr) > 0 {
 		return nil, fmt.Errorf("internal error: update of %s requires a replacement (%s)", e.info.Token, strings.Join(rr, ", "))
 	}
