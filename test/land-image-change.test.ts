@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "./temp-dirs";
 import { git, IDENTITY, LAND_SCRIPT, platformRemote, run, type Run } from "./git-remote-fixture";
 
 /**
@@ -10,14 +11,11 @@ import { git, IDENTITY, LAND_SCRIPT, platformRemote, run, type Run } from "./git
 
 const WISHLIST = readFileSync(path.join(__dirname, "fixtures", "tenants", "examples", "wishlist.yaml"), "utf8");
 
-const temps: string[] = [];
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const temps = tempDirs("land-image-change-");
 
 function newRemote(clones: number) {
   const made = platformRemote(clones);
-  temps.push(made.dir);
+  temps.track(made.dir);
   return made;
 }
 

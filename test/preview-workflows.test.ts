@@ -6,9 +6,9 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "./temp-dirs";
 import { workflow, workflowText, type Job, type Step } from "./workflow-files";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -35,15 +35,7 @@ const BACKEND_ENV = {
   PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
 };
 
-const temps: string[] = [];
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-workflows-"));
-  temps.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs("preview-workflows-").make;
 
 describe("every preview job", () => {
   it("that runs the preview CLI gets the backend credentials, Node 24, the pinned Pulumi CLI and the credentials check first", () => {

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "./temp-dirs";
 import { parse } from "yaml";
 import { workflow, type Job, type Step, type Workflow } from "./workflow-files";
 import { git, LAND_SCRIPT, platformRemote, ROOT, run } from "./git-remote-fixture";
@@ -11,15 +11,8 @@ import { git, LAND_SCRIPT, platformRemote, ROOT, run } from "./git-remote-fixtur
 
 const stepIndex = (job: Job, match: (s: Step) => boolean) => job.steps.findIndex(match);
 
-const temps: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "promotion-workflows-"));
-  temps.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const temps = tempDirs("promotion-workflows-");
+const tempDir = temps.make;
 
 /** A stand-in `gh` on PATH: prints $FAKE_GH_OUT (or fails when it is empty) and records its arguments. */
 function fakeGh(): { bin: string; calls: string } {
@@ -92,7 +85,7 @@ describe("image published (.github/workflows/image-published.yml)", () => {
 
   it("the landing step commits as the App's bot user, pushes with its token without writing it to disk", { timeout: 60_000 }, async () => {
     const { remote, clones, base, dir } = platformRemote(1);
-    temps.push(dir);
+    temps.track(dir);
     const gh = fakeGh();
     expect(landing.run).toContain("\nbash scripts/land-image-change.sh\n");
     const script = landing.run!.replace("\nbash scripts/land-image-change.sh\n", `\nbash ${LAND_SCRIPT}\n`);

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "./temp-dirs";
 import { runSetImage } from "../cli/set-image";
 import { minimalTenant } from "./validation-fixtures";
 
@@ -43,14 +43,10 @@ overrides:
 # end of file
 `;
 
-const temps: string[] = [];
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const temps = tempDirs("platform-set-image-");
 
 function project(tenants: Record<string, string> = { "shop.yaml": SHOP }): string {
-  const root = mkdtempSync(path.join(tmpdir(), "platform-set-image-"));
-  temps.push(root);
+  const root = temps.make();
   cpSync(path.join(__dirname, "fixtures", "stacks"), root, { recursive: true });
   mkdirSync(path.join(root, "tenants"));
   for (const [file, text] of Object.entries(tenants)) writeFileSync(path.join(root, "tenants", file), text);

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "./temp-dirs";
 import { workflow, workflowText, type Job, type Step, type Workflow } from "./workflow-files";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -16,15 +16,7 @@ function lint(dir?: string) {
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-const temps: string[] = [];
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-"));
-  temps.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs("workflows-").make;
 
 describe("GitHub Actions workflows pass actionlint", () => {
   it("every file in .github/workflows", { timeout: BUILD_TIMEOUT }, () => {
