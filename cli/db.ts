@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { DUMP_ID, DUMP_REASON } from "../components/backup-script";
 import { humanDuration, humanSize, type BackupRun } from "../db/backup-log";
 import { DockerHost } from "../db/host";
 import { backupNow, listBackups, restoreBackup, StepError, type DatabaseTarget } from "../db/operations";
@@ -16,7 +17,7 @@ import { loadStacksFromFiles } from "../stacks/load-from-files";
  */
 
 const TOOL_ROOT = path.resolve(__dirname, "..");
-const USAGE = "usage: npm run db -- backup|list|restore <tenant> --stack <stack> [--at <backup-id>] [--json] [--cwd <project-dir>]";
+const USAGE = "usage: npm run db -- backup|list|restore <tenant> --stack <stack> [--at <backup-id>] [--reason <why>] [--json] [--cwd <project-dir>]";
 const COMMANDS = ["backup", "list", "restore"] as const;
 type Command = (typeof COMMANDS)[number];
 
@@ -33,11 +34,11 @@ export async function runDb(args: readonly string[], progress: (line: string) =>
       ? { exitCode, stdout: `${JSON.stringify({ error: message }, null, 2)}\n`, stderr: "" }
       : { exitCode, stdout: "", stderr: `db: ${message}\n${exitCode === 2 ? `${USAGE}\n` : ""}` };
 
-  let parsed: { values: { stack?: string; at?: string; cwd?: string; help?: boolean }; positionals: string[] };
+  let parsed: { values: { stack?: string; at?: string; reason?: string; cwd?: string; help?: boolean }; positionals: string[] };
   try {
     parsed = parseArgs({
       args: [...args],
-      options: { stack: { type: "string" }, at: { type: "string" }, json: { type: "boolean" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { stack: { type: "string" }, at: { type: "string" }, reason: { type: "string" }, json: { type: "boolean" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: true,
     });
@@ -52,7 +53,11 @@ export async function runDb(args: readonly string[], progress: (line: string) =>
   if (extra.length > 0) return fail(2, `unexpected argument "${extra[0]}"`);
   if (!values.stack) return fail(2, "--stack is required");
   if (values.at !== undefined && command !== "restore") return fail(2, "--at is only for restore");
-  if (values.at !== undefined && !/^[0-9]{8}T[0-9]{6}Z$/.test(values.at)) return fail(2, `--at "${values.at}" is not a backup id like 20261124T030000Z (see: npm run db -- list)`);
+  if (values.at !== undefined && !DUMP_ID.test(values.at))
+    return fail(2, `--at "${values.at}" is not a backup id like 20261124T030000Z or 20261124T030000Z-pre-release-api (see: npm run db -- list)`);
+  if (values.reason !== undefined && command !== "backup") return fail(2, "--reason is only for backup");
+  if (values.reason !== undefined && !DUMP_REASON.test(values.reason))
+    return fail(2, `--reason "${values.reason}" is not lowercase letters, digits and dashes like pre-manual-fix (it becomes part of the dump's name)`);
   const projectDir = path.resolve(values.cwd ?? TOOL_ROOT);
   if (!existsSync(path.join(projectDir, "Pulumi.yaml"))) return fail(2, `${projectDir} is not a Pulumi project (no Pulumi.yaml)`);
 
@@ -61,7 +66,7 @@ export async function runDb(args: readonly string[], progress: (line: string) =>
   if ("error" in found) return fail(1, found.error);
   const target = found.target;
   try {
-    return await run(command as Command, target, values.at, json, progress);
+    return await run(command as Command, target, values, json, progress);
   } catch (error) {
     if (error instanceof StepError) return fail(error.usage ? 2 : 1, `${tenant}: ${error.step}: ${error.message}`);
     return fail(1, `${tenant}: ${String((error as Error | undefined)?.message ?? error).split("\n")[0]}`);
@@ -100,7 +105,7 @@ function findTarget(projectDir: string, stackName: string, tenant: string): { ta
   };
 }
 
-async function run(command: Command, target: DatabaseTarget, at: string | undefined, json: boolean, progress: (line: string) => void): Promise<CliResult> {
+async function run(command: Command, target: DatabaseTarget, { at, reason }: { at?: string; reason?: string }, json: boolean, progress: (line: string) => void): Promise<CliResult> {
   const out = (exitCode: 0 | 1, value: unknown, text: string): CliResult => ({ exitCode, stdout: json ? `${JSON.stringify(value, null, 2)}\n` : text, stderr: "" });
   const where = { stack: target.stack, tenant: target.tenant, host: target.hostName };
   switch (command) {
@@ -118,7 +123,7 @@ async function run(command: Command, target: DatabaseTarget, at: string | undefi
       );
     }
     case "backup": {
-      const backup = await backupNow(target);
+      const backup = await backupNow(target, reason);
       return out(0, { ...where, backup }, `${target.tenant}: backup ${backup.id} done: ${humanSize(backup.sizeBytes)} in ${backup.durationSeconds}s\n`);
     }
     case "restore": {
@@ -142,15 +147,17 @@ async function run(command: Command, target: DatabaseTarget, at: string | undefi
 
 function table(runs: readonly BackupRun[]): string {
   if (runs.length === 0) return "no backup runs recorded\n";
-  const rows = [["ID", "TIME", "SIZE", "DURATION", "RESULT"], ...runs.map((r) => [
+  const rows = [["ID", "TIME", "REASON", "SIZE", "DURATION", "RESULT"], ...runs.map((r) => [
     r.id,
     r.time,
+    r.reason || "scheduled",
     r.result === "ok" ? humanSize(r.sizeBytes) : "-",
     `${r.durationSeconds}s`,
     r.result === "ok" ? (r.present ? "ok" : "ok (pruned)") : `failed: ${r.error}`,
   ])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (i === 4 ? 0 : row[i]!.length))));
-  return `${rows.map((row) => row.map((cell, i) => (i === 4 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n")}\n`;
+  const last = rows[0]!.length - 1;
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (i === last ? 0 : row[i]!.length))));
+  return `${rows.map((row) => row.map((cell, i) => (i === last ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n")}\n`;
 }
 
 if (require.main === module) {

@@ -8,12 +8,34 @@
  * log, so a restarted container does not dump again early, and a failing database is retried every
  * min(interval, 10 min) rather than every minute.
  *
+ * Named dumps: `once <reason>` (lowercase letters, digits and dashes, e.g. `pre-release-api`) takes a dump now named
+ * `<yyyymmdd>T<hhmmss>Z-<reason>.dump`, logged with `"reason"`; its id (the file name without `.dump`) is what
+ * `npm run db -- restore --at` takes. It does not move the schedule (due-ness counts unnamed runs only). The platform's
+ * own steps call it the same way, from a command.local.Command through the tenant's home host:
+ *   DOCKER_HOST=<host url> docker exec platform-<stack>-<tenant>-backup /bin/sh /usr/local/bin/platform-backup once <reason>
+ * It prints the run's JSON line last and exits 0 when the dump is written, 1 when it failed (the hook is called), 2 on
+ * a bad reason.
+ * Retention: each reason is a series of its own under the same rules (the newest dump of each of the last KEEP_DAILY
+ * days and KEEP_WEEKLY ISO weeks, per series), so a scheduled dump never pushes out the pre-release dump of the same
+ * day, and the newest dump of every series is always kept. Distinct reasons are few (one per service, pre-replace,
+ * pre-upgrade), so the volume stays bounded.
+ *
  * Environment: PGHOST/PGUSER/PGDATABASE/PGPASSWORD (the tenant's database), EVERY_SECONDS, KEEP_DAILY, KEEP_WEEKLY,
  * STACK, TENANT, BACKUP_HOOK_URL (optional), BACKUP_DIR (default /backups).
  */
 export const BACKUP_SCRIPT_PATH = "/usr/local/bin/platform-backup";
 export const BACKUP_DIR = "/backups";
 export const BACKUP_LOG = "backups.jsonl";
+/** A named dump's reason; the same rule is in the script's `once`. */
+export const DUMP_REASON = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A dump's id: its timestamp, then `-<reason>` for a named dump. */
+export const DUMP_ID = /^[0-9]{8}T[0-9]{6}Z(-[a-z0-9][a-z0-9-]{0,62})?$/;
+
+/** The shell command that takes a named dump now in the backup container (Docker CLI; DOCKER_HOST selects the host). */
+export const namedDumpCommand = (container: string, reason: string): string => {
+  if (!DUMP_REASON.test(reason)) throw new Error(`dump reason "${reason}" is not lowercase letters, digits and dashes`);
+  return `docker exec ${container} /bin/sh ${BACKUP_SCRIPT_PATH} once ${reason}`;
+};
 
 export const BACKUP_SCRIPT = `#!/bin/sh
 set -u
@@ -21,9 +43,9 @@ DIR=\${BACKUP_DIR:-${BACKUP_DIR}}
 LOG="$DIR/${BACKUP_LOG}"
 mkdir -p "$DIR"
 
-# Newest epoch of a line matching $1 in the log, or 0.
+# Newest epoch of a line matching $1 in the log, or 0; with $2 = scheduled, of unnamed runs only.
 last_epoch() {
-  v=$( (grep "$1" "$LOG" 2>/dev/null || true) | tail -n 1 | sed -n 's/.*"epoch":\\([0-9]*\\).*/\\1/p')
+  v=$( (grep "$1" "$LOG" 2>/dev/null || true) | (if [ "\${2:-}" = scheduled ]; then grep -v '"reason":'; else cat; fi) | tail -n 1 | sed -n 's/.*"epoch":\\([0-9]*\\).*/\\1/p')
   echo "\${v:-0}"
 }
 
@@ -41,25 +63,37 @@ call_hook() {
   fi
 }
 
-# Keep the newest dump of each of the last KEEP_DAILY days and of each of the last KEEP_WEEKLY ISO weeks.
+# Keep the newest dump of each of the last KEEP_DAILY days and of each of the last KEEP_WEEKLY ISO weeks, for the
+# scheduled dumps and for each reason's named dumps apart (a series' newest dump is always kept: KEEP_DAILY >= 1).
 prune() {
-  days=" " weeks=" " nd=0 nw=0
-  for f in $(ls "$DIR" | grep -E '^[0-9]{8}T[0-9]{6}Z[.]dump$' | sort -r); do
-    day=$(echo "$f" | cut -c1-8)
-    week=$(date -u -d "$(echo "$day" | sed 's/^\\(....\\)\\(..\\)\\(..\\)$/\\1-\\2-\\3/')" +%G-%V)
-    keep=0
-    case "$days" in *" $day "*) ;; *) if [ "$nd" -lt "\${KEEP_DAILY:-7}" ]; then days="$days$day "; nd=$((nd + 1)); keep=1; fi ;; esac
-    case "$weeks" in *" $week "*) ;; *) if [ "$nw" -lt "\${KEEP_WEEKLY:-4}" ]; then weeks="$weeks$week "; nw=$((nw + 1)); keep=1; fi ;; esac
-    [ "$keep" = 1 ] || rm -f "$DIR/$f"
+  all=$(ls "$DIR" | grep -E '^[0-9]{8}T[0-9]{6}Z(-[a-z0-9][a-z0-9-]*)?[.]dump$' | sort -r)
+  for series in $(printf '%s\n' "$all" | cut -c17- | sort -u); do
+    days=" " weeks=" " nd=0 nw=0
+    for f in $all; do
+      case "$f" in ????????T??????Z"$series") ;; *) continue ;; esac
+      day=$(echo "$f" | cut -c1-8)
+      week=$(date -u -d "$(echo "$day" | sed 's/^\\(....\\)\\(..\\)\\(..\\)$/\\1-\\2-\\3/')" +%G-%V)
+      keep=0
+      case "$days" in *" $day "*) ;; *) if [ "$nd" -lt "\${KEEP_DAILY:-7}" ]; then days="$days$day "; nd=$((nd + 1)); keep=1; fi ;; esac
+      case "$weeks" in *" $week "*) ;; *) if [ "$nw" -lt "\${KEEP_WEEKLY:-4}" ]; then weeks="$weeks$week "; nw=$((nw + 1)); keep=1; fi ;; esac
+      [ "$keep" = 1 ] || rm -f "$DIR/$f"
+    done
   done
 }
 
+# once [reason]: a dump now; with a reason its id and log line carry it.
 once() {
+  reason=\${1:-} suffix="" field=""
+  if [ -n "$reason" ]; then
+    case "$reason" in -*|*[!a-z0-9-]*|*[A-Z]*) echo "platform-backup: reason \\"$reason\\" is not lowercase letters, digits and dashes" >&2; return 2 ;; esac
+    [ \${#reason} -le 63 ] || { echo "platform-backup: reason longer than 63 characters" >&2; return 2; }
+    suffix="-$reason" field=$(printf ',"reason":"%s"' "$reason")
+  fi
   exec 9>"$DIR/.lock"
   if command -v flock >/dev/null 2>&1; then flock 9; fi
   set -- $(date -u '+%Y%m%dT%H%M%SZ %s %Y-%m-%dT%H:%M:%SZ')
-  while [ -e "$DIR/$1.dump" ]; do sleep 1; set -- $(date -u '+%Y%m%dT%H%M%SZ %s %Y-%m-%dT%H:%M:%SZ'); done
-  id=$1 start=$2 time=$3
+  while [ -e "$DIR/$1$suffix.dump" ]; do sleep 1; set -- $(date -u '+%Y%m%dT%H%M%SZ %s %Y-%m-%dT%H:%M:%SZ'); done
+  id=$1$suffix start=$2 time=$3
   tmp="$DIR/.$id.partial"
   if err=$(pg_dump -Fc -f "$tmp" 2>&1); then
     mv "$tmp" "$DIR/$id.dump"
@@ -69,7 +103,7 @@ once() {
     result=failed size=0 error=$(printf '%s' "$err" | tail -n 3 | one_line)
   fi
   duration=$(( $(date -u +%s) - start ))
-  line=$(printf '{"id":"%s","time":"%s","epoch":%s,"result":"%s","sizeBytes":%s,"durationSeconds":%s,"error":"%s"}' "$id" "$time" "$start" "$result" "$size" "$duration" "$error")
+  line=$(printf '{"id":"%s","time":"%s","epoch":%s,"result":"%s","sizeBytes":%s,"durationSeconds":%s,"error":"%s"%s}' "$id" "$time" "$start" "$result" "$size" "$duration" "$error" "$field")
   echo "$line" >>"$LOG"
   echo "$line"
   if [ "$result" = ok ]; then
@@ -85,7 +119,7 @@ once() {
 check() {
   every=\${EVERY_SECONDS:-86400}
   latest=$( (grep '"result":' "$LOG" 2>/dev/null || true) | tail -n 1)
-  case "$latest" in *'"result":"failed"'*) echo "latest backup failed: $(echo "$latest" | sed -n 's/.*"error":"\\(.*\\)"}$/\\1/p')"; return 1 ;; esac
+  case "$latest" in *'"result":"failed"'*) echo "latest backup failed: $(echo "$latest" | sed -n 's/.*"error":"\\([^"]*\\)".*/\\1/p')"; return 1 ;; esac
   ok=$(last_epoch '"result":"ok"')
   now=$(date -u +%s)
   since=$ok
@@ -103,8 +137,8 @@ loop() {
   every=\${EVERY_SECONDS:-86400}
   retry=$(( every < 600 ? every : 600 ))
   while :; do
-    ok=$(last_epoch '"result":"ok"')
-    tried=$(last_epoch '"result":')
+    ok=$(last_epoch '"result":"ok"' scheduled)
+    tried=$(last_epoch '"result":' scheduled)
     due=$(( ok + every ))
     [ $(( tried + retry )) -gt "$due" ] && due=$(( tried + retry ))
     now=$(date -u +%s)
@@ -121,9 +155,9 @@ loop() {
 
 case "\${1:-}" in
   loop) loop ;;
-  once) once ;;
+  once) once "\${2:-}" ;;
   prune) prune ;;
   check) check ;;
-  *) echo "usage: platform-backup loop|once|prune|check" >&2; exit 2 ;;
+  *) echo "usage: platform-backup loop|once [reason]|prune|check" >&2; exit 2 ;;
 esac
 `;

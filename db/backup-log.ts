@@ -8,6 +8,8 @@ export interface BackupRun {
   sizeBytes: number;
   durationSeconds: number;
   error: string;
+  /** Why a named dump was taken (`platform-backup once <reason>`, e.g. pre-release-api); "" for scheduled runs. */
+  reason: string;
   /** False once retention removed the dump (the run stays in the log). */
   present: boolean;
 }
@@ -44,6 +46,7 @@ export function parseBackupListing(text: string): BackupRun[] {
         sizeBytes: Number(run.sizeBytes ?? 0),
         durationSeconds: Number(run.durationSeconds ?? 0),
         error: String(run.error ?? ""),
+        reason: String(run.reason ?? ""),
         present: run.result === "ok" && present.has(`${run.id}.dump`),
       });
     } catch {

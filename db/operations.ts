@@ -46,8 +46,8 @@ export async function listBackups(target: DatabaseTarget, now = new Date()): Pro
   return { volume, ...summarize(parseBackupListing(listing), target.database.backups.everySeconds, now) };
 }
 
-/** One run now, in the backup container (so it runs exactly as the schedule's runs do, and is logged alike). */
-export async function backupNow(target: DatabaseTarget): Promise<BackupRun> {
+/** One run now, in the backup container (so it runs exactly as the schedule's runs do, and is logged alike); a reason names it. */
+export async function backupNow(target: DatabaseTarget, reason?: string): Promise<BackupRun> {
   const container = backupContainer(target);
   const state = await docker(target, "find the backup container", ["container", "inspect", "--format", "{{.State.Status}}", container]).catch((error: unknown) => {
     if (error instanceof StepError && /no such (container|object)/i.test(error.message))
@@ -55,7 +55,7 @@ export async function backupNow(target: DatabaseTarget): Promise<BackupRun> {
     throw error;
   });
   if (state.trim() !== "running") throw new StepError("find the backup container", `${container} is ${state.trim()}, not running`);
-  const result = await target.host.run(["exec", container, "/bin/sh", BACKUP_SCRIPT_PATH, "once"], 6 * 3600_000);
+  const result = await target.host.run(["exec", container, "/bin/sh", BACKUP_SCRIPT_PATH, "once", ...(reason ? [reason] : [])], 6 * 3600_000);
   if (result.unreachable) throw new StepError("run pg_dump", `host ${target.hostName} (${target.host.target.url}) unreachable: ${result.error}`);
   const [run] = parseBackupListing(result.stdout.split("\n").filter((l) => l.startsWith("{")).slice(-1).join("\n"));
   if (!run) throw new StepError("run pg_dump", result.error || "the backup container printed no result");

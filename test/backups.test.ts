@@ -217,6 +217,34 @@ describe("the backup container's script", () => {
     expect(Date.parse(entry!.time as string)).toBeGreaterThan(Date.now() - 60_000);
     expect(readdirSync(box.backups).filter((f) => f.endsWith(".dump"))).toEqual([`${entry!.id}.dump`]);
     expect(existsSync(path.join(box.dir, "hook-call"))).toBe(false);
+    expect(entry).not.toHaveProperty("reason");
+  });
+
+  it("a named run carries its reason in the dump's name and log line; a bad reason is refused before any dump", () => {
+    const box = sandbox("ok");
+    const result = box.run("once", "pre-release-api");
+    expect(result.status).toBe(0);
+    const [entry] = box.log();
+    expect(entry).toMatchObject({ result: "ok", reason: "pre-release-api" });
+    expect(entry!.id).toMatch(/^[0-9]{8}T[0-9]{6}Z-pre-release-api$/);
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!)).toEqual(entry);
+    expect(readdirSync(box.backups).filter((f) => f.endsWith(".dump"))).toEqual([`${entry!.id}.dump`]);
+
+    for (const bad of ["Pre-Release", "-x", "a b", "../x", "x".repeat(64)]) {
+      const refused = box.run("once", bad);
+      expect(refused.status, bad).toBe(2);
+      expect(refused.stderr).toMatch(/platform-backup: reason/);
+    }
+    expect(box.log()).toHaveLength(1);
+  });
+
+  it("a failed named run is recorded with its reason and makes the health check fail with pg_dump's message", () => {
+    const box = sandbox("fail");
+    expect(box.run("once", "pre-replace").status).toBe(1);
+    expect(box.log()[0]).toMatchObject({ result: "failed", reason: "pre-replace" });
+    const check = box.run("check");
+    expect(check.status).toBe(1);
+    expect(check.stdout.trim()).toMatch(/^latest backup failed: pg_dump: error: could not translate host name +postgres *$/);
   });
 
   it("a failed run is recorded as failed with pg_dump's message, leaves no partial file and calls the hook", () => {
@@ -260,5 +288,25 @@ describe("the backup container's script", () => {
     const kept = readdirSync(box.backups).filter((f) => f.endsWith(".dump")).sort().reverse();
     // Daily (2): 11-23, 11-22 18:00; weekly (4): weeks 48, 47 (the same two), 46, 45. The other two go.
     expect(kept).toEqual(["20261123T010000Z.dump", "20261122T180000Z.dump", "20261113T010000Z.dump", "20261105T010000Z.dump"]);
+  });
+
+  it("retention treats each reason's named dumps as a series of its own under the same rules", () => {
+    const box = sandbox("ok");
+    const scheduled = ["20261123T040000Z", "20261123T010000Z", "20261122T010000Z", "20261121T010000Z"];
+    const release = ["20261123T031500Z-pre-release-api", "20261123T020000Z-pre-release-api", "20261122T120000Z-pre-release-api", "20261120T120000Z-pre-release-api"];
+    const other = ["20261101T000000Z-pre-replace"];
+    for (const f of [...scheduled, ...release, ...other, "notes.dump"]) writeFileSync(path.join(box.backups, f.endsWith(".dump") ? f : `${f}.dump`), "x");
+    expect(box.run("prune").status).toBe(0);
+    const kept = readdirSync(box.backups).filter((f) => f.endsWith(".dump")).sort().reverse();
+    // KEEP_DAILY=2, KEEP_WEEKLY=4 for each series: the scheduled 04:00 dump does not push out the 03:15 pre-release dump
+    // of the same day; each series keeps its newest of the last 2 days and of weeks 48, 47; a lone old series keeps its one.
+    expect(kept).toEqual([
+      "notes.dump",
+      "20261123T040000Z.dump",
+      "20261123T031500Z-pre-release-api.dump",
+      "20261122T120000Z-pre-release-api.dump",
+      "20261122T010000Z.dump",
+      "20261101T000000Z-pre-replace.dump",
+    ]);
   });
 });

@@ -39,6 +39,9 @@ describe("npm run db: usage", () => {
     [["list", "acme", "--stack", "qa", "--force"], "Unknown option '--force'"],
     [["list", "acme", "--stack", "qa", "--at", "20261124T030000Z"], "--at is only for restore"],
     [["restore", "acme", "--stack", "qa", "--at", "yesterday"], '--at "yesterday" is not a backup id like 20261124T030000Z'],
+    [["restore", "acme", "--stack", "qa", "--at", "20261124T030000Z-Pre"], '--at "20261124T030000Z-Pre" is not a backup id like 20261124T030000Z or 20261124T030000Z-pre-release-api'],
+    [["list", "acme", "--stack", "qa", "--reason", "pre-fix"], "--reason is only for backup"],
+    [["backup", "acme", "--stack", "qa", "--reason", "before fix"], '--reason "before fix" is not lowercase letters, digits and dashes'],
     [["list", "acme", "--stack", "prod"], 'unknown stack "prod" (stacks: qa)'],
     [["list", "nobody", "--stack", "qa"], 'unknown tenant "nobody" in stack qa (tenants: acme, plain)'],
     [["backup", "plain", "--stack", "qa"], "tenant plain has no database in stack qa"],
@@ -59,30 +62,37 @@ describe("npm run db: an unreachable host", () => {
     const json = await db("backup", "acme", "--stack", "qa", "--json");
     expect(json.exitCode).toBe(1);
     expect((JSON.parse(json.stdout) as { error: string }).error).toMatch(/^acme: find the backup container: host local .* unreachable/);
+    // A named dump's id is a valid --at (the host is what fails here, not the usage).
+    const named = await db("restore", "acme", "--stack", "qa", "--at", "20261124T031500Z-pre-release-api");
+    expect(named.exitCode).toBe(1);
+    expect(named.stderr).toMatch(/^db: acme: find the backups volume: host local .* unreachable/);
   });
 });
 
 describe("the backup log", () => {
-  const line = (id: string, time: string, result: "ok" | "failed", size = 1234) =>
-    JSON.stringify({ id, time, epoch: Date.parse(time) / 1000, result, sizeBytes: result === "ok" ? size : 0, durationSeconds: 2, error: result === "ok" ? "" : "pg_dump: connection refused" });
+  const line = (id: string, time: string, result: "ok" | "failed", size = 1234, reason?: string) =>
+    JSON.stringify({ id, time, epoch: Date.parse(time) / 1000, result, sizeBytes: result === "ok" ? size : 0, durationSeconds: 2, error: result === "ok" ? "" : "pg_dump: connection refused", ...(reason ? { reason } : {}) });
   const listing = [
     line("20261122T030000Z", "2026-11-22T03:00:00Z", "ok"),
+    line("20261122T120000Z-pre-release-api", "2026-11-22T12:00:00Z", "ok", 4096, "pre-release-api"),
     "{cut short by a full dis",
     line("20261123T030000Z", "2026-11-23T03:00:00Z", "ok", 2048),
     line("20261124T030000Z", "2026-11-24T03:00:00Z", "failed"),
     LISTING_MARKER,
     "backups.jsonl",
     "20261123T030000Z.dump",
+    "20261122T120000Z-pre-release-api.dump",
   ].join("\n");
 
   it("lists every run with what it recorded, and which dumps retention removed", () => {
     const runs = parseBackupListing(listing);
-    expect(runs.map((r) => [r.id, r.result, r.sizeBytes, r.present])).toEqual([
-      ["20261122T030000Z", "ok", 1234, false],
-      ["20261123T030000Z", "ok", 2048, true],
-      ["20261124T030000Z", "failed", 0, false],
+    expect(runs.map((r) => [r.id, r.result, r.sizeBytes, r.present, r.reason])).toEqual([
+      ["20261122T030000Z", "ok", 1234, false, ""],
+      ["20261122T120000Z-pre-release-api", "ok", 4096, true, "pre-release-api"],
+      ["20261123T030000Z", "ok", 2048, true, ""],
+      ["20261124T030000Z", "failed", 0, false, ""],
     ]);
-    expect(runs[2]!.error).toBe("pg_dump: connection refused");
+    expect(runs[3]!.error).toBe("pg_dump: connection refused");
   });
 
   it("is overdue once the newest successful run is older than 1.5 schedule intervals, and when there is none", () => {
