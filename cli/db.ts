@@ -115,11 +115,15 @@ async function run(command: Command, target: DatabaseTarget, { at, reason }: { a
       const verdict = listing.overdue
         ? `${target.tenant}: backup overdue: ${listing.lastSuccess ? `the last successful backup is ${humanDuration(listing.ageSeconds!)} old` : "no successful backup yet"}, the schedule is every ${every}`
         : `${target.tenant}: last successful backup ${listing.lastSuccess!.id}, ${humanDuration(listing.ageSeconds!)} ago (every ${every})`;
-      const lastFailed = listing.runs.at(-1)?.result === "failed" ? `\n${target.tenant}: the latest run failed: ${listing.runs.at(-1)!.error}` : "";
+      const latest = listing.runs.at(-1);
+      const lastFailed = latest?.result === "failed" ? `\n${target.tenant}: the latest run failed: ${latest.error}` : "";
+      // A good dump that did not reach off-host storage is not silent either: exit 1 until a run copies it.
+      const offsiteFailed = latest?.offsite === "failed";
+      const lastOffsite = offsiteFailed ? `\n${target.tenant}: copy off-host: the latest run's off-host copy failed: ${latest.offsiteError}` : "";
       return out(
-        listing.overdue ? 1 : 0,
+        listing.overdue || offsiteFailed ? 1 : 0,
         { ...where, volume: listing.volume, every, overdue: listing.overdue, lastSuccess: listing.lastSuccess, backups: listing.runs },
-        `${table(listing.runs)}${verdict}${lastFailed}\n`,
+        `${table(listing.runs)}${verdict}${lastFailed}${lastOffsite}\n`,
       );
     }
     case "backup": {
@@ -145,6 +149,12 @@ async function run(command: Command, target: DatabaseTarget, { at, reason }: { a
   }
 }
 
+function offsiteNote(run: BackupRun): string {
+  if (run.offsite === "ok") return ", copied off-host";
+  if (run.offsite === "failed") return `, off-host copy failed: ${run.offsiteError}`;
+  return "";
+}
+
 function table(runs: readonly BackupRun[]): string {
   if (runs.length === 0) return "no backup runs recorded\n";
   const rows = [["ID", "TIME", "REASON", "SIZE", "DURATION", "RESULT"], ...runs.map((r) => [
@@ -153,7 +163,7 @@ function table(runs: readonly BackupRun[]): string {
     r.reason || "scheduled",
     r.result === "ok" ? humanSize(r.sizeBytes) : "-",
     `${r.durationSeconds}s`,
-    r.result === "ok" ? (r.present ? "ok" : "ok (pruned)") : `failed: ${r.error}`,
+    r.result === "ok" ? `${r.present ? "ok" : "ok (pruned)"}${offsiteNote(r)}` : `failed: ${r.error}`,
   ])];
   const last = rows[0]!.length - 1;
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (i === last ? 0 : row[i]!.length))));

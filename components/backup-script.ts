@@ -20,12 +20,23 @@
  * day, and the newest dump of every series is always kept. Distinct reasons are few (one per service, pre-replace,
  * pre-upgrade), so the volume stays bounded.
  *
+ * Off-host copies (OFFSITE_PATH set): after each good dump, `rclone copy` sends every dump in the volume that the
+ * remote `offsite:` (rclone's S3 backend, configured by RCLONE_CONFIG_OFFSITE_* only) lacks to OFFSITE_PATH
+ * (`<bucket>/<prefix>/<stack>/<tenant>`), so a copy missed by an outage is sent by the next run. It never deletes
+ * there: retention off-host is the bucket's lifecycle rule. The run's line records `"offsite":"ok"` or
+ * `"offsite":"failed"` with `"offsiteError"`; a failed copy leaves the run degraded, never silent: the dump stays
+ * "ok" (it is on the host and restorable), but `once` exits 1 and calls the hook, the health check turns unhealthy
+ * (`npm run status`), `npm run db -- list` exits 1, and the loop tries again after min(interval, 10 min).
+ *
  * Environment: PGHOST/PGUSER/PGDATABASE/PGPASSWORD (the tenant's database), EVERY_SECONDS, KEEP_DAILY, KEEP_WEEKLY,
- * STACK, TENANT, BACKUP_HOOK_URL (optional), BACKUP_DIR (default /backups).
+ * STACK, TENANT, BACKUP_HOOK_URL (optional), OFFSITE_PATH and RCLONE_CONFIG_OFFSITE_* (optional), BACKUP_DIR
+ * (default /backups).
  */
 export const BACKUP_SCRIPT_PATH = "/usr/local/bin/platform-backup";
 export const BACKUP_DIR = "/backups";
 export const BACKUP_LOG = "backups.jsonl";
+/** rclone's name for the off-host remote: its settings are the RCLONE_CONFIG_OFFSITE_* variables. */
+export const OFFSITE_REMOTE = "offsite";
 /** A named dump's reason; the same rule is in the script's `once`. */
 export const DUMP_REASON = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** A dump's id: its timestamp, then `-<reason>` for a named dump. */
@@ -61,6 +72,14 @@ call_hook() {
   else
     echo "platform-backup: neither curl nor wget in this image: the failure hook was not called" >&2
   fi
+}
+
+# Copies every dump the remote lacks (none deleted there); prints rclone's last error lines on failure.
+copy_offsite() {
+  command -v rclone >/dev/null 2>&1 || { echo "rclone is not in this image (see platform:backups.image)"; return 1; }
+  out=$(rclone copy -q --max-depth 1 --include '*.dump' --retries 3 --low-level-retries 3 --contimeout 15s --timeout 60s "$DIR" "${OFFSITE_REMOTE}:$OFFSITE_PATH" 2>&1) && return 0
+  printf '%s' "\${out:-rclone failed}" | tail -n 3 | one_line
+  return 1
 }
 
 # Keep the newest dump of each of the last KEEP_DAILY days and of each of the last KEEP_WEEKLY ISO weeks, for the
@@ -102,13 +121,18 @@ once() {
     rm -f "$tmp"
     result=failed size=0 error=$(printf '%s' "$err" | tail -n 3 | one_line)
   fi
+  offsite=""
+  if [ "$result" = ok ] && [ -n "\${OFFSITE_PATH:-}" ]; then
+    if offsite_error=$(copy_offsite); then offsite=',"offsite":"ok"'; else offsite=$(printf ',"offsite":"failed","offsiteError":"%s"' "$offsite_error"); fi
+  fi
   duration=$(( $(date -u +%s) - start ))
-  line=$(printf '{"id":"%s","time":"%s","epoch":%s,"result":"%s","sizeBytes":%s,"durationSeconds":%s,"error":"%s"%s}' "$id" "$time" "$start" "$result" "$size" "$duration" "$error" "$field")
+  line=$(printf '{"id":"%s","time":"%s","epoch":%s,"result":"%s","sizeBytes":%s,"durationSeconds":%s,"error":"%s"%s%s}' "$id" "$time" "$start" "$result" "$size" "$duration" "$error" "$field" "$offsite")
   echo "$line" >>"$LOG"
   echo "$line"
   if [ "$result" = ok ]; then
     prune
     tail -n 2000 "$LOG" >"$LOG.tmp" && mv "$LOG.tmp" "$LOG"
+    case "$offsite" in *'"offsite":"failed"'*) call_hook "$line"; return 1 ;; esac
     return 0
   fi
   call_hook "$line"
@@ -120,6 +144,7 @@ check() {
   every=\${EVERY_SECONDS:-86400}
   latest=$( (grep '"result":' "$LOG" 2>/dev/null || true) | tail -n 1)
   case "$latest" in *'"result":"failed"'*) echo "latest backup failed: $(echo "$latest" | sed -n 's/.*"error":"\\([^"]*\\)".*/\\1/p')"; return 1 ;; esac
+  case "$latest" in *'"offsite":"failed"'*) echo "latest off-host copy failed: $(echo "$latest" | sed -n 's/.*"offsiteError":"\\([^"]*\\)".*/\\1/p')"; return 1 ;; esac
   ok=$(last_epoch '"result":"ok"')
   now=$(date -u +%s)
   since=$ok
@@ -141,6 +166,8 @@ loop() {
     tried=$(last_epoch '"result":' scheduled)
     due=$(( ok + every ))
     [ $(( tried + retry )) -gt "$due" ] && due=$(( tried + retry ))
+    # A good dump whose off-host copy failed is tried again as soon as a failed dump would be.
+    case "$( (grep '"result":' "$LOG" 2>/dev/null || true) | grep -v '"reason":' | tail -n 1)" in *'"offsite":"failed"'*) due=$(( tried + retry )) ;; esac
     now=$(date -u +%s)
     if [ "$now" -ge "$due" ]; then
       (once) || true

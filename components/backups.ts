@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import { DATABASE_ENDPOINT } from "../model/platform-env";
 import type { BackupPlan } from "../model/tenant-plan";
-import { BACKUP_DIR, BACKUP_SCRIPT, BACKUP_SCRIPT_PATH } from "./backup-script";
+import { BACKUP_DIR, BACKUP_SCRIPT, BACKUP_SCRIPT_PATH, OFFSITE_REMOTE } from "./backup-script";
 import { containerBasics, containerImage } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
@@ -24,7 +24,38 @@ export interface BackupsArgs {
   password?: pulumi.Input<string>;
   /** The failure webhook's URL (a secret); the container then also gets a network of its own with egress. */
   hookUrl?: pulumi.Input<string>;
+  /** Off-host copies of every good dump (the keys are secrets); the container then also gets that egress network. */
+  offsite?: OffsiteArgs;
   dependsOn?: pulumi.Resource[];
+}
+
+export interface OffsiteArgs {
+  endpoint: string;
+  region?: string;
+  /** `<bucket>/<prefix>/<stack>/<tenant>`. */
+  path: string;
+  accessKeyId: pulumi.Input<string>;
+  secretAccessKey: pulumi.Input<string>;
+}
+
+/**
+ * rclone's S3 remote, configured by environment only (no config file to write or leak): RCLONE_CONFIG_<REMOTE>_*.
+ * The bucket is not created or checked (the keys may only write objects); addressing is path-style, which
+ * S3-compatible stores expect and AWS accepts.
+ */
+export function offsiteEnvs(offsite: Omit<OffsiteArgs, "accessKeyId" | "secretAccessKey">, accessKeyId: string, secretAccessKey: string): string[] {
+  const remote = `RCLONE_CONFIG_${OFFSITE_REMOTE.toUpperCase()}`;
+  return [
+    `${remote}_TYPE=s3`,
+    `${remote}_PROVIDER=Other`,
+    `${remote}_ENV_AUTH=false`,
+    `${remote}_ENDPOINT=${offsite.endpoint}`,
+    ...(offsite.region ? [`${remote}_REGION=${offsite.region}`] : []),
+    `${remote}_NO_CHECK_BUCKET=true`,
+    `${remote}_ACCESS_KEY_ID=${accessKeyId}`,
+    `${remote}_SECRET_ACCESS_KEY=${secretAccessKey}`,
+    `OFFSITE_PATH=${offsite.path}`,
+  ];
 }
 
 /** Small: pg_dump streams; the limits keep a dump from starving the tenant's apps on the same host. */
@@ -68,7 +99,8 @@ export class Backups extends pulumi.ComponentResource {
     }
     const plan = args.plan;
     const image = containerImage(resourceNames.backupImage(tenant), plan.image, args.pullImages, { parent: this, provider });
-    const egress = args.hookUrl
+    // Egress only when something off-host is configured, on a network of its own: the data network stays internal.
+    const egress = args.hookUrl || args.offsite
       ? new docker.Network(
           `${resourceNames.backupContainer(tenant)}-egress`,
           {
@@ -80,7 +112,7 @@ export class Backups extends pulumi.ComponentResource {
           { parent: this, provider },
         )
       : undefined;
-    const hookUrl = args.hookUrl;
+    const { hookUrl, offsite } = args;
     const { host, user, database } = DATABASE_ENDPOINT;
     this.container = new docker.Container(
       resourceNames.backupContainer(tenant),
@@ -91,7 +123,7 @@ export class Backups extends pulumi.ComponentResource {
         command: ["loop"],
         uploads: [{ file: BACKUP_SCRIPT_PATH, content: BACKUP_SCRIPT, executable: true }],
         envs: pulumi.secret(
-          pulumi.all([args.password, hookUrl ?? ""]).apply(([password, hook]) => [
+          pulumi.all([args.password, hookUrl ?? "", offsite?.accessKeyId ?? "", offsite?.secretAccessKey ?? ""]).apply(([password, hook, keyId, key]) => [
             `PGHOST=${host}`,
             `PGUSER=${user}`,
             `PGDATABASE=${database}`,
@@ -103,6 +135,7 @@ export class Backups extends pulumi.ComponentResource {
             `STACK=${stack}`,
             `TENANT=${tenant}`,
             ...(hook ? [`BACKUP_HOOK_URL=${hook}`] : []),
+            ...(offsite ? offsiteEnvs(offsite, keyId, key) : []),
           ]),
         ),
         mounts: [{ type: "volume", source: volume.name, target: BACKUP_DIR }],

@@ -164,6 +164,15 @@ export class Tenant extends pulumi.ComponentResource {
   private backupsArgs(args: TenantArgs, home: TenantHost, retiring: boolean): BackupsArgs {
     const plan = args.plan.database!.backups!;
     const hookUrl = plan.hookSecret ? args.stackSecrets?.[plan.hookSecret] : undefined;
+    // The stack's validation refuses offsite without both key secrets set, so they are here.
+    const secret = (name: string) => args.stackSecrets?.[name] ?? "";
+    const offsite = plan.offsite && {
+      endpoint: plan.offsite.endpoint,
+      ...(plan.offsite.region ? { region: plan.offsite.region } : {}),
+      path: plan.offsite.path,
+      accessKeyId: secret(plan.offsite.accessKeyIdSecret),
+      secretAccessKey: secret(plan.offsite.secretAccessKeySecret),
+    };
     return {
       stack: args.stack.name,
       tenant: args.plan.name,
@@ -174,6 +183,7 @@ export class Tenant extends pulumi.ComponentResource {
       retiring,
       pullImages: args.stack.images.pull,
       ...(hookUrl ? { hookUrl } : {}),
+      ...(offsite ? { offsite } : {}),
     };
   }
 

@@ -12,6 +12,9 @@ export interface BackupRun {
   reason: string;
   /** False once retention removed the dump (the run stays in the log). */
   present: boolean;
+  /** The off-host copy after a good dump: "" when the stack has none configured. */
+  offsite: "ok" | "failed" | "";
+  offsiteError: string;
 }
 
 export interface BackupSummary {
@@ -48,6 +51,8 @@ export function parseBackupListing(text: string): BackupRun[] {
         error: String(run.error ?? ""),
         reason: String(run.reason ?? ""),
         present: run.result === "ok" && present.has(`${run.id}.dump`),
+        offsite: run.offsite === "ok" || run.offsite === "failed" ? run.offsite : "",
+        offsiteError: String(run.offsiteError ?? ""),
       });
     } catch {
       // not a run

@@ -60,6 +60,7 @@ export async function backupNow(target: DatabaseTarget, reason?: string): Promis
   const [run] = parseBackupListing(result.stdout.split("\n").filter((l) => l.startsWith("{")).slice(-1).join("\n"));
   if (!run) throw new StepError("run pg_dump", result.error || "the backup container printed no result");
   if (run.result !== "ok") throw new StepError("run pg_dump", `backup ${run.id} failed: ${run.error || "no message"}`);
+  if (run.offsite === "failed") throw new StepError("copy off-host", `backup ${run.id} is on the host, but its off-host copy failed: ${run.offsiteError || "no message"}`);
   return { ...run, present: true };
 }
 

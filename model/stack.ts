@@ -64,7 +64,27 @@ export interface BackupDefaults {
   image?: string;
   /** The secret under `secrets.platform` holding the webhook URL a failed run calls. */
   hookSecret?: string;
+  /** Off-host copies of every good dump to S3-compatible storage. */
+  offsite?: OffsiteBackups;
 }
+
+/**
+ * Where the backup container copies its dumps with rclone's S3 backend: `<bucket>/<prefix>/<stack>/<tenant>/`.
+ * Copies are never deleted by the platform (the bucket's lifecycle rule expires them), so a wiped host volume cannot
+ * wipe the off-host copies too.
+ */
+export interface OffsiteBackups {
+  endpoint: string;
+  bucket: string;
+  region?: string;
+  /** "" for the bucket's root. */
+  prefix: string;
+  /** Names of the secrets under `secrets.platform` holding the S3 keys. */
+  accessKeyIdSecret: string;
+  secretAccessKeySecret: string;
+}
+
+export const OFFSITE_SECRET_DEFAULTS = { accessKeyId: "BACKUP_S3_ACCESS_KEY_ID", secretAccessKey: "BACKUP_S3_SECRET_ACCESS_KEY" } as const;
 
 /**
  * A stack that runs some tenants of its base stack for a pull request: it declares no edge (its services are routed

@@ -86,9 +86,21 @@ export interface BackupPlan {
   everySeconds: number;
   keepDaily: number;
   keepWeekly: number;
-  /** What the backup container runs: it needs pg_dump of at least the server's major (and curl or wget for the hook). */
+  /** What the backup container runs: pg_dump of at least the server's major, curl (or wget) for the hook, rclone for offsite. */
   image: string;
   hookSecret?: string;
+  /** Off-host copies: the stack's settings with the tenant's own folder in the bucket. */
+  offsite?: OffsitePlan;
+}
+
+export interface OffsitePlan {
+  endpoint: string;
+  region?: string;
+  /** `<bucket>/<prefix>/<stack>/<tenant>`: rclone's path on the S3 remote, this tenant's only. */
+  path: string;
+  /** Secret names under `secrets.platform`. */
+  accessKeyIdSecret: string;
+  secretAccessKeySecret: string;
 }
 
 export interface CachePlan {
@@ -153,7 +165,7 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
       image: localImage(stack, versionedImage(stack.images.postgres, postgres.version)),
       resources: sized(resolveResources(postgres.resources, stack.defaults.databaseResources), stack, PREVIEW_LIMITS.database),
       ...(postgres.restore !== undefined ? { restore: postgres.restore } : {}),
-      ...(stack.preview ? {} : { backups: backupPlan(tenant.database?.backups, stack, postgres.version) }),
+      ...(stack.preview ? {} : { backups: backupPlan(tenant.database?.backups, stack, postgres.version, tenant.name) }),
     },
     cache: redis && {
       version: redis.version,
@@ -329,8 +341,9 @@ const STAND_IN_HEALTH_PATH = "/health";
 
 /** `postgres:{version}` → `postgres:16.4`; `{major}` → `16`. */
 /** The stack's backup defaults with the tenant's overrides; the image follows the tenant's Postgres version. */
-function backupPlan(overrides: NonNullable<StackScopedTenant["database"]>["backups"], stack: StackDefinition, version: string): BackupPlan {
+function backupPlan(overrides: NonNullable<StackScopedTenant["database"]>["backups"], stack: StackDefinition, version: string, tenant: string): BackupPlan {
   const every = overrides?.every ?? stack.backups.every;
+  const offsite = stack.backups.offsite;
   return {
     every,
     everySeconds: Math.ceil(parseDurationMs(every) / 1000),
@@ -338,6 +351,17 @@ function backupPlan(overrides: NonNullable<StackScopedTenant["database"]>["backu
     keepWeekly: overrides?.keepWeekly ?? stack.backups.keepWeekly,
     image: localImage(stack, versionedImage(stack.backups.image ?? stack.images.postgres, version)),
     ...(stack.backups.hookSecret ? { hookSecret: stack.backups.hookSecret } : {}),
+    ...(offsite
+      ? {
+          offsite: {
+            endpoint: offsite.endpoint,
+            ...(offsite.region ? { region: offsite.region } : {}),
+            path: [offsite.bucket, offsite.prefix, stack.name, tenant].filter(Boolean).join("/"),
+            accessKeyIdSecret: offsite.accessKeyIdSecret,
+            secretAccessKeySecret: offsite.secretAccessKeySecret,
+          },
+        }
+      : {}),
   };
 }
 

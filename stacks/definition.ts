@@ -1,6 +1,6 @@
 import { formatPath, type Diagnostic, type PathSegment } from "../model/diagnostics";
 import { capResources, PREVIEW_LIMITS, previewHostSuffix, previewStackName } from "../model/preview-stack";
-import { resolveResources, type PreviewSettings, type StackDefinition } from "../model/stack";
+import { OFFSITE_SECRET_DEFAULTS, resolveResources, type OffsiteBackups, type PreviewSettings, type StackDefinition } from "../model/stack";
 import { parseSize } from "../model/units";
 import { issuesToDiagnostics } from "../model/zod-diagnostics";
 import { stackConfigSchema, type StackConfig } from "./schema";
@@ -116,11 +116,23 @@ function withDefaults(name: string, file: string, config: StackConfig, previewAt
       keepWeekly: config.backups?.keepWeekly ?? 4,
       ...(config.backups?.image ? { image: config.backups.image } : {}),
       ...(config.backups?.hookSecret ? { hookSecret: config.backups.hookSecret } : {}),
+      ...(config.backups?.offsite ? { offsite: offsiteBackups(config.backups.offsite) } : {}),
     },
     tenantsDir: config.tenantsDir ?? "tenants",
     secrets: config.secrets ?? {},
     registries: config.registries ?? [],
     ...(config.dev ? { dev: { fallbackImage: config.dev.fallbackImage, placeholderSecrets: config.dev.placeholderSecrets ?? false } } : {}),
+  };
+}
+
+function offsiteBackups(offsite: NonNullable<NonNullable<StackConfig["backups"]>["offsite"]>): OffsiteBackups {
+  return {
+    endpoint: offsite.endpoint,
+    bucket: offsite.bucket,
+    ...(offsite.region ? { region: offsite.region } : {}),
+    prefix: offsite.prefix ?? "",
+    accessKeyIdSecret: offsite.accessKeyIdSecret ?? OFFSITE_SECRET_DEFAULTS.accessKeyId,
+    secretAccessKeySecret: offsite.secretAccessKeySecret ?? OFFSITE_SECRET_DEFAULTS.secretAccessKey,
   };
 }
 

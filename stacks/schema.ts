@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { credentialProblem } from "../model/basic-auth";
 import { SECRET_PLACEHOLDER } from "../model/project-files";
+import { OFFSITE_SECRET_DEFAULTS } from "../model/stack";
 import { accessSchema, backupPolicySchema, HOSTNAME_PATTERN, resourcesSchema, SERVICE_NAME_PATTERN, TENANT_NAME_PATTERN } from "../model/tenant-schema";
 
 /**
@@ -16,6 +17,9 @@ const dockerUrl = z
   });
 const domain = z.string().regex(HOSTNAME_PATTERN, { error: (i) => `"${String(i.input)}" is not a lowercase domain like example.com` });
 const port = z.number().int().min(1).max(65535);
+/** The name of a secret under `secrets.platform`. */
+const secretName = (example: string) =>
+  z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: (i) => `"${String(i.input)}" is not a secret name like ${example}` });
 /** An image reference with the tenant's version in it: `{version}` as written ("16.4"), `{major}` ("16"). */
 const versionTemplate = (example: string) =>
   z.string().refine((t) => t.includes("{version}") || t.includes("{major}"), { error: `must contain {version} or {major}, e.g. ${example}` });
@@ -86,14 +90,25 @@ export const stackConfigKeys = {
     .array(z.strictObject({ server: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }))
     .optional(),
   // Scheduled pg_dump per tenant with a database (components/backups.ts): defaults a tenant's database.backups
-  // overrides; a failed run POSTs to the URL in secrets.platform.<hookSecret>.
+  // overrides; a failed run POSTs to the URL in secrets.platform.<hookSecret>; with offsite, every good dump is also
+  // copied by rclone to <bucket>/<prefix>/<stack>/<tenant>/, its keys in secrets.platform.<…Secret>.
   backups: z
     .strictObject({
       ...backupPolicySchema,
       image: z.string().min(1).optional(),
-      hookSecret: z
-        .string()
-        .regex(/^[A-Z_][A-Z0-9_]*$/, { error: (i) => `"${String(i.input)}" is not a secret name like BACKUP_HOOK_URL` })
+      hookSecret: secretName("BACKUP_HOOK_URL").optional(),
+      offsite: z
+        .strictObject({
+          endpoint: z.url({ protocol: /^https?$/, error: (i) => `"${String(i.input)}" is not an http(s) URL like https://s3.eu-central-1.amazonaws.com` }),
+          bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: (i) => `"${String(i.input)}" is not a bucket name (3-63 lowercase letters, digits, '.', '-')` }),
+          region: z.string().regex(/^[a-z0-9-]+$/, { error: (i) => `"${String(i.input)}" is not a region like eu-central-1` }).optional(),
+          prefix: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { error: (i) => `"${String(i.input)}" is not a path like platform/backups (no leading or trailing '/')` })
+            .optional(),
+          accessKeyIdSecret: secretName("BACKUP_S3_ACCESS_KEY_ID").optional(),
+          secretAccessKeySecret: secretName("BACKUP_S3_SECRET_ACCESS_KEY").optional(),
+        })
         .optional(),
     })
     .optional(),
@@ -151,6 +166,18 @@ export const stackConfigSchema = z.strictObject(stackConfigKeys).superRefine((co
       path: ["backups", "hookSecret"],
       message: `secret "${hookSecret}" is not set; run: pulumi config set --secret --path 'secrets.platform.${hookSecret}' '<webhook URL>'`,
     });
+  const offsite = config.backups?.offsite;
+  if (offsite)
+    for (const [key, name] of [
+      ["accessKeyIdSecret", offsite.accessKeyIdSecret ?? OFFSITE_SECRET_DEFAULTS.accessKeyId],
+      ["secretAccessKeySecret", offsite.secretAccessKeySecret ?? OFFSITE_SECRET_DEFAULTS.secretAccessKey],
+    ] as const)
+      if (config.secrets?.platform?.[name] === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["backups", "offsite", ...(offsite[key] === undefined ? [] : [key])],
+          message: `secret "${name}" is not set; run: pulumi config set --secret --path 'secrets.platform.${name}' '<S3 ${key === "accessKeyIdSecret" ? "access key id" : "secret access key"}>'`,
+        });
   (config.access?.basicAuth ?? []).forEach((name, index) => {
     const value = config.secrets?.platform?.[name];
     const problem = value === undefined || value === SECRET_PLACEHOLDER ? undefined : credentialProblem(value);

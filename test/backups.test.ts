@@ -106,6 +106,83 @@ database:
     expect(egress.inputs.internal).toBe(false);
   });
 
+  describe("off-host copies", () => {
+    const KEY_ID = "AKIA-offsite-key-id";
+    const KEY = "offsite-secret-access-key-value";
+    const offsiteRun = async (offsite: Record<string, unknown>, platformSecrets: Record<string, string>) => {
+      const dir = tempDir("platform-tenants-");
+      cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
+      writeFileSync(path.join(dir, "newco.yaml"), TENANT);
+      const config = fixtureConfig("staging", dir);
+      const secrets = config["platform:secrets"] as Record<string, Record<string, string>>;
+      return runProgram("staging", { ...config, "platform:backups": { offsite }, "platform:secrets": { ...secrets, platform: platformSecrets } });
+    };
+    /** Everything the program declares, with secret-wrapped values blanked: what labels, commands and plain state show. */
+    const plainText = (run: ProgramRun) =>
+      JSON.stringify([run.resources.map((r) => r.inputs), run.outputs], (_key, value: unknown) => (isSecretInput(value) ? "[secret]" : value));
+
+    it("every backup container gets rclone's S3 remote as secret environment, each tenant its own folder, on its own egress network", async () => {
+      const run = await offsiteRun(
+        { endpoint: "https://s3.eu-central-1.example.com", bucket: "acme-backups", region: "eu-central-1", prefix: "platform/db" },
+        { BACKUP_S3_ACCESS_KEY_ID: KEY_ID, BACKUP_S3_SECRET_ACCESS_KEY: KEY },
+      );
+      expect(run.error).toBeUndefined();
+      const containers = ofType(run, TYPES.container);
+      const backups = containers.filter((c) => labelsOf(c)["platform.service"] === "backup");
+      expect(backups.length).toBeGreaterThan(1);
+      for (const backup of backups) {
+        const tenant = tenantOf(backup)!;
+        expect(isSecretInput(backup.inputs.envs)).toBe(true);
+        expect(envsOf(backup)).toEqual(
+          expect.arrayContaining([
+            "RCLONE_CONFIG_OFFSITE_TYPE=s3",
+            "RCLONE_CONFIG_OFFSITE_ENDPOINT=https://s3.eu-central-1.example.com",
+            "RCLONE_CONFIG_OFFSITE_REGION=eu-central-1",
+            `RCLONE_CONFIG_OFFSITE_ACCESS_KEY_ID=${KEY_ID}`,
+            `RCLONE_CONFIG_OFFSITE_SECRET_ACCESS_KEY=${KEY}`,
+            `OFFSITE_PATH=acme-backups/platform/db/staging/${tenant}`,
+          ]),
+        );
+        // Egress on a network of its own, shared with nothing; the data network stays internal.
+        const egress = `platform-staging-${tenant}-backup-egress`;
+        expect(networksOf(backup)).toEqual([`platform-staging-${tenant}-data`, egress]);
+        expect(containers.filter((c) => networksOf(c).includes(egress)).map((c) => c.name)).toEqual([backup.name]);
+        const networks = ofType(run, TYPES.network);
+        expect(networks.find((n) => n.inputs.name === egress)!.inputs.internal).toBe(false);
+        expect(networks.find((n) => n.inputs.name === `platform-staging-${tenant}-data`)!.inputs.internal).toBe(true);
+      }
+      // No tenant writes into another's folder.
+      const paths = backups.map((b) => envsOf(b).find((e) => e.startsWith("OFFSITE_PATH=")));
+      expect(new Set(paths).size).toBe(backups.length);
+      // The keys appear nowhere but in secret inputs: not in labels, commands, uploads or outputs.
+      expect(plainText(run)).not.toContain(KEY);
+      expect(plainText(run)).not.toContain(KEY_ID);
+    });
+
+    it("the key secrets can be named; without a prefix the folder is <bucket>/<stack>/<tenant>", async () => {
+      const run = await offsiteRun(
+        { endpoint: "http://minio.internal:9000", bucket: "dumps", accessKeyIdSecret: "S3_ID", secretAccessKeySecret: "S3_KEY" },
+        { S3_ID: KEY_ID, S3_KEY: KEY },
+      );
+      expect(run.error).toBeUndefined();
+      const newco = ofType(run, TYPES.container).find((c) => c.name === "newco-backup")!;
+      expect(envsOf(newco)).toEqual(expect.arrayContaining(["OFFSITE_PATH=dumps/staging/newco", `RCLONE_CONFIG_OFFSITE_SECRET_ACCESS_KEY=${KEY}`]));
+      expect(envsOf(newco).some((e) => e.startsWith("RCLONE_CONFIG_OFFSITE_REGION="))).toBe(false);
+    });
+
+    it("without its key secrets set, offsite is refused with the command that sets them", async () => {
+      const run = await offsiteRun({ endpoint: "https://s3.example.com", bucket: "dumps" }, { BACKUP_S3_ACCESS_KEY_ID: KEY_ID });
+      expect(run.error?.message).toContain(
+        "platform:backups.offsite: secret \"BACKUP_S3_SECRET_ACCESS_KEY\" is not set; run: pulumi config set --secret --path 'secrets.platform.BACKUP_S3_SECRET_ACCESS_KEY' '<S3 secret access key>'",
+      );
+    });
+
+    it("without offsite or a hook, a backup container has no egress at all", async () => {
+      const run = await runProgram("staging");
+      expect(ofType(run, TYPES.network).filter((n) => String(n.inputs.name).endsWith("-backup-egress"))).toEqual([]);
+    });
+  });
+
   it("a hook secret that is not set names the command that sets it", async () => {
     const run = await runProgram("staging", { ...fixtureConfig("staging"), "platform:backups": { hookSecret: "BACKUP_HOOK" } });
     expect(run.error?.message).toContain("platform:backups.hookSecret: secret \"BACKUP_HOOK\" is not set; run: pulumi config set --secret --path 'secrets.platform.BACKUP_HOOK'");
@@ -185,8 +262,11 @@ database:
 });
 
 describe("the backup container's script", () => {
-  /** A backups directory and a PATH whose pg_dump writes a file (or fails) and whose curl records the hook call. */
-  function sandbox(pgDump: "ok" | "fail") {
+  /**
+   * A backups directory and a PATH whose pg_dump writes a file (or fails), whose curl records the hook call and, with
+   * `offsite`, whose rclone records its arguments and copies the dumps to remote/ (or fails like an S3 refusal).
+   */
+  function sandbox(pgDump: "ok" | "fail", offsite?: "ok" | "fail") {
     const dir = tempDir("platform-backup-");
     const bin = path.join(dir, "bin");
     const backups = path.join(dir, "backups");
@@ -195,16 +275,73 @@ describe("the backup container's script", () => {
     const dump = pgDump === "ok" ? 'while [ $# -gt 0 ]; do [ "$1" = -f ] && printf "PGDMP-fake" > "$2"; shift; done' : 'echo "pg_dump: error: could not translate host name \\"postgres\\"" >&2; exit 1';
     writeFileSync(path.join(bin, "pg_dump"), `#!/bin/sh\n${dump}\n`);
     writeFileSync(path.join(bin, "curl"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/hook-call"\n`);
-    for (const tool of ["pg_dump", "curl"]) chmodSync(path.join(bin, tool), 0o755);
+    const remote = path.join(dir, "remote");
+    const rclone = offsite === "fail"
+      ? `echo '2026/11/24 03:00:00 ERROR : 20261124T030000Z.dump: Failed to copy: AccessDenied: Access Denied' >&2; echo '2026/11/24 03:00:00 Failed to copy with 1 errors: last error was: AccessDenied: Access Denied' >&2; exit 1`
+      : `mkdir -p "${remote}"; for a in "$@"; do src=$dst; dst=$a; done; cp "$src"/*.dump "${remote}/"`;
+    writeFileSync(path.join(bin, "rclone"), `#!/bin/sh
+printf '%s\\n' "$@" > "${dir}/rclone-call"
+${rclone}
+`);
+    for (const tool of ["pg_dump", "curl", "rclone"]) chmodSync(path.join(bin, tool), 0o755);
     writeFileSync(path.join(dir, "platform-backup"), BACKUP_SCRIPT);
     const run = (...args: string[]) =>
       spawnSync("sh", [path.join(dir, "platform-backup"), ...args], {
         encoding: "utf8",
-        env: { PATH: `${bin}:${process.env.PATH}`, BACKUP_DIR: backups, KEEP_DAILY: "2", KEEP_WEEKLY: "4", EVERY_SECONDS: "60", STACK: "qa", TENANT: "acme", BACKUP_HOOK_URL: "https://hooks.example.com/x" },
+        env: {
+          PATH: `${bin}:${process.env.PATH}`,
+          BACKUP_DIR: backups,
+          KEEP_DAILY: "2",
+          KEEP_WEEKLY: "4",
+          EVERY_SECONDS: "60",
+          STACK: "qa",
+          TENANT: "acme",
+          BACKUP_HOOK_URL: "https://hooks.example.com/x",
+          ...(offsite ? { OFFSITE_PATH: "acme-backups/platform/qa/acme" } : {}),
+        },
       });
     const log = () => readFileSync(path.join(backups, "backups.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    return { dir, backups, run, log };
+    return { dir, backups, remote, run, log };
   }
+
+  it("with off-host copies, a good dump is copied by rclone to the tenant's folder and the run records it", () => {
+    const box = sandbox("ok", "ok");
+    writeFileSync(path.join(box.backups, "20261101T000000Z.dump"), "older, never copied");
+    const result = box.run("once");
+    expect(result.status, result.stderr).toBe(0);
+    const [entry] = box.log();
+    expect(entry).toMatchObject({ result: "ok", offsite: "ok" });
+    const call = readFileSync(path.join(box.dir, "rclone-call"), "utf8").split("\n");
+    expect(call[0]).toBe("copy");
+    expect(call.slice(-3, -1)).toEqual([box.backups, "offsite:acme-backups/platform/qa/acme"]);
+    // Every dump the remote lacks goes, so one missed by an outage is sent by the next run.
+    expect(readdirSync(box.remote).sort()).toEqual(["20261101T000000Z.dump", `${entry!.id}.dump`]);
+    expect(existsSync(path.join(box.dir, "hook-call"))).toBe(false);
+    expect(box.run("check").status).toBe(0);
+  });
+
+  it("a failed off-host copy keeps the dump but is never silent: exit 1, the hook gets the line, the health check fails", () => {
+    const box = sandbox("ok", "fail");
+    const result = box.run("once");
+    expect(result.status).toBe(1);
+    const [entry] = box.log();
+    expect(entry).toMatchObject({ result: "ok", offsite: "failed" });
+    expect(entry!.offsiteError).toContain("AccessDenied: Access Denied");
+    expect(readdirSync(box.backups)).toContain(`${entry!.id}.dump`);
+    const hook = readFileSync(path.join(box.dir, "hook-call"), "utf8");
+    expect(hook).toContain('"offsite":"failed"');
+    expect(hook).toContain(`"id":"${entry!.id}"`);
+    const check = box.run("check");
+    expect(check.status).toBe(1);
+    expect(check.stdout).toMatch(/^latest off-host copy failed: .*AccessDenied/m);
+  });
+
+  it("without off-host copies configured, rclone is never called and the line has no offsite field", () => {
+    const box = sandbox("ok");
+    expect(box.run("once").status).toBe(0);
+    expect(box.log()[0]).not.toHaveProperty("offsite");
+    expect(existsSync(path.join(box.dir, "rclone-call"))).toBe(false);
+  });
 
   it("a successful run leaves a dump and records time, size, duration and result", () => {
     const box = sandbox("ok");

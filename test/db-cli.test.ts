@@ -95,6 +95,22 @@ describe("the backup log", () => {
     expect(runs[3]!.error).toBe("pg_dump: connection refused");
   });
 
+  it("reads each run's off-host copy: ok, failed with rclone's message, or none configured", () => {
+    const runs = parseBackupListing(
+      [
+        JSON.stringify({ ...JSON.parse(line("20261123T030000Z", "2026-11-23T03:00:00Z", "ok")), offsite: "ok" }),
+        JSON.stringify({ ...JSON.parse(line("20261124T030000Z", "2026-11-24T03:00:00Z", "ok")), offsite: "failed", offsiteError: "AccessDenied: Access Denied" }),
+        line("20261125T030000Z", "2026-11-25T03:00:00Z", "ok"),
+        LISTING_MARKER,
+      ].join("\n"),
+    );
+    expect(runs.map((r) => [r.id, r.result, r.offsite, r.offsiteError])).toEqual([
+      ["20261123T030000Z", "ok", "ok", ""],
+      ["20261124T030000Z", "ok", "failed", "AccessDenied: Access Denied"],
+      ["20261125T030000Z", "ok", "", ""],
+    ]);
+  });
+
   it("is overdue once the newest successful run is older than 1.5 schedule intervals, and when there is none", () => {
     const runs = parseBackupListing(listing);
     const day = 86_400;
