@@ -1,6 +1,7 @@
 import { CHANGE_KINDS, type ChangeKind, type ResourceChange } from "./changes";
 import type { Danger } from "./dangers";
 import type { Failure } from "./failures";
+import { relabellingMessage, type Relabelling } from "./relabelled";
 import { ownerKey, type Owner } from "./ownership";
 
 export interface Summary {
@@ -10,6 +11,8 @@ export interface Summary {
   dangers: Danger[];
   failures: Failure[];
   unknownOps: { op: string; urn: string }[];
+  /** Routed app containers replaced only for their labels: one note instead of a list (preview/relabelled.ts). */
+  relabelling?: Relabelling;
   /** How a reviewer acknowledges dangerous changes, said right under them. */
   acknowledgement?: Acknowledgement;
 }
@@ -65,6 +68,11 @@ export function renderMarkdown(summary: Summary): string {
     if (summary.acknowledgement) out.push(acknowledgementText(summary.acknowledgement), "");
   }
 
+  if (summary.relabelling && !failed) {
+    const edgeReplaced = dangers.some((d) => d.kind === "edge");
+    out.push("#### Replaced only for their labels", "", `- ${relabellingMessage(summary.relabelling, edgeReplaced)}`, "");
+  }
+
   const images = failed ? [] : imageLines(changes);
   if (images.length > 0) out.push("#### Image changes", "", ...images, "");
 
@@ -78,7 +86,9 @@ export function renderMarkdown(summary: Summary): string {
   }
 
   // Components only group resources: their own deletes say nothing a reviewer needs here.
-  const destructive = failed ? [] : changes.filter((c) => (c.kind === "replace" || c.kind === "delete") && (c.old ?? c.new)?.custom !== false);
+  // Containers replaced only for their labels are the note above, not one line each.
+  const relabelled = new Set(summary.relabelling?.containers ?? []);
+  const destructive = failed ? [] : changes.filter((c) => (c.kind === "replace" || c.kind === "delete") && (c.old ?? c.new)?.custom !== false && !relabelled.has(c));
   if (destructive.length > 0) {
     out.push("#### Replaces and deletes", "");
     for (const change of destructive) {

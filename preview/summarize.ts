@@ -3,6 +3,7 @@ import { detectDangers } from "./dangers";
 import type { PreviewDigest } from "./digest";
 import { explainFailures } from "./failures";
 import { ownerResolver } from "./ownership";
+import { findRelabelling } from "./relabelled";
 import { renderMarkdown, type Acknowledgement, type Summary } from "./render";
 
 export interface SummarizeOptions {
@@ -22,12 +23,14 @@ export function summarizePreview(digest: PreviewDigest, options: SummarizeOption
   const failures = explainFailures(digest.diagnostics ?? [], ownerResolver(digest.steps ?? []), docsBase);
   // A failed preview applies nothing: what it planned before stopping will not happen, dangerous or not.
   const dangers = failures.length > 0 ? [] : detectDangers(changes, { docsBase });
+  const relabelling = failures.length > 0 ? undefined : findRelabelling(changes);
   const summary: Summary = {
     ...(stack ? { stack } : {}),
     changes,
     dangers,
     failures,
     unknownOps,
+    ...(relabelling ? { relabelling } : {}),
     ...(options.acknowledgement ? { acknowledgement: options.acknowledgement } : {}),
   };
   return { ...summary, markdown: renderMarkdown(summary) };
