@@ -3,7 +3,7 @@
 # Traefik from its Go source, the edge's pause container and the demo app. Recipes live in engine/images/<name>/.
 #
 #   scripts/images.sh                  # everything
-#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app
+#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks
 #   FORCE=1 scripts/images.sh …        # rebuild even when up to date (the selected images and their base images)
 #
 # Idempotent: each image carries the label platform.local-image.inputs=<sha256 of its build inputs> (recipe files,
@@ -31,11 +31,11 @@ die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
 elapsed() { local s=$(( SECONDS - $1 )); printf '%dm%02ds' $(( s / 60 )) $(( s % 60 )); }
 
 # --- what to build -------------------------------------------------------------------------------------------------
-want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0
+want_sinks=0 want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0
 [ $# -eq 0 ] && set -- all
 for t in "$@"; do
   case "$t" in
-    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 ;;
+    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 want_sinks=1 ;;
     base) want_base=1 ;;
     postgres) want_pg15=1 want_pg17=1 ;;
     postgres:15 | postgres-15) want_pg15=1 ;;
@@ -44,8 +44,9 @@ for t in "$@"; do
     traefik) want_traefik=1 ;;
     pause) want_pause=1 ;;
     demo-app) want_demo=1 ;;
+    backup-sinks) want_sinks=1 ;;
     -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app)" ;;
+    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks)" ;;
   esac
 done
 need_bookworm=$(( want_base || want_pg15 || want_redis || want_traefik || want_demo ))
@@ -54,8 +55,8 @@ need_trixie=$(( want_base || want_pg17 ))
 # --- prerequisites ---------------------------------------------------------------------------------------------------
 if [ "$(id -u)" != 0 ]; then die "must run as root (debootstrap, docker)"; fi
 "$REPO/scripts/docker-engine.sh" | sed 's/^/  /'
-if (( want_traefik || want_pause || want_demo )); then
-  command -v go >/dev/null || die "go is required to build traefik, pause and demo-app (see engine/toolchain)"
+if (( want_traefik || want_pause || want_demo || want_sinks )); then
+  command -v go >/dev/null || die "go is required to build traefik, pause, demo-app and backup-sinks (see engine/toolchain)"
 fi
 mkdir -p "$CACHE/logs" "$CACHE/tmp"
 exec 9>"$CACHE/images.lock"
@@ -290,6 +291,21 @@ build_pause() {
   built+=("$PAUSE_TAG"); step_done "built"
 }
 
+# --- backup-sinks (TEST-ONLY: fake S3 and a webhook recorder for test/e2e/backup.e2e.ts) ------------------------------
+SINKS_TAG=platform-local/backup-sinks:1
+build_sinks() {
+  local hash d=$IMAGES/backup-sinks ctx=$WORK/backup-sinks
+  hash=$(hash_inputs "$d/Dockerfile" "$d/main.go" "$d/go.mod" "$d/go.sum" "go=$go_version")
+  step_begin "$SINKS_TAG (Go, from scratch; test-only)"
+  if up_to_date "$SINKS_TAG" "$hash"; then skipped+=("$SINKS_TAG"); step_done "up to date, skipped"; return; fi
+  mkdir -p "$ctx"
+  cp "$d/Dockerfile" "$ctx/"
+  run_logged "$CACHE/logs/backup-sinks-go.log" env -C "$d" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+    nice -n "$BUILD_NICE" go build -trimpath -ldflags "-s -w" -o "$ctx/backup-sinks" .
+  docker_build "$SINKS_TAG" "$hash" "$ctx" --label "org.opencontainers.image.description=TEST-ONLY fake S3 and webhook recorder (backup e2e)"
+  built+=("$SINKS_TAG"); step_done "built"
+}
+
 # --- run -------------------------------------------------------------------------------------------------------------
 (( want_traefik )) && start_traefik_binary
 (( need_bookworm )) && build_base bookworm
@@ -298,6 +314,7 @@ build_pause() {
 (( want_pg17 )) && build_postgres 17 trixie
 (( want_redis )) && build_redis bookworm
 (( want_pause )) && build_pause
+(( want_sinks )) && build_sinks
 if (( want_demo )); then
   build_demo 1 1 false
   build_demo 2 2 false
