@@ -6,6 +6,7 @@ import { databaseVolumeName } from "../model/outputs";
 import { DATABASE_ENDPOINT } from "../model/platform-env";
 import type { DatabasePlan } from "../model/tenant-plan";
 import { containerBasics, containerImage, stopSettings } from "./container-settings";
+import { namedDump, triggerDigest } from "./named-dump";
 import { resourceOptions } from "./resource-options";
 
 export const DATABASE_USER = DATABASE_ENDPOINT.user;
@@ -26,6 +27,25 @@ export interface PostgresArgs {
   pullImages: boolean;
   /** A retiring tenant keeps only its volume. */
   retiring: boolean;
+  /**
+   * The tenant's backups, where it has them: a dump `<ts>-pre-replace` is taken by its backup container before the
+   * database container is replaced (not for a preview, whose data goes with it).
+   */
+  dump?: { hostUrl: string; backupContainer: string; backupsVolume: string };
+}
+
+/**
+ * Container inputs the docker provider changes in place (kreuzwerker/terraform-provider-docker's container update:
+ * restart, memory, memory swap; `wait`, grace and timeouts are not sent to Docker). Every other input replaces the
+ * container, so every other input triggers the pre-replace dump.
+ */
+export const IN_PLACE_CONTAINER_INPUTS = ["memory", "memorySwap", "restart", "wait", "waitTimeout", "destroyGraceSeconds"] as const;
+
+/** The inputs whose change replaces the container, as one digest (the environment holds the password). */
+export function replacingInputs(inputs: docker.ContainerArgs): pulumi.Output<string> {
+  const replacing: Record<string, unknown> = { ...inputs };
+  for (const key of IN_PLACE_CONTAINER_INPUTS) delete replacing[key];
+  return triggerDigest(replacing);
 }
 
 /**
@@ -66,36 +86,51 @@ export class Postgres extends pulumi.ComponentResource {
     const password = new random.RandomPassword(resourceNames.databasePassword(tenant), { length: 32, special: false }, { parent: this });
     const image = containerImage(resourceNames.databaseImage(tenant), plan.image, args.pullImages, { parent: this, provider });
 
-    this.container = new docker.Container(
-      resourceNames.databaseContainer(tenant),
-      {
-        name: dockerNames.databaseContainer(stack, tenant),
-        image,
-        entrypoints: ["/bin/sh", "-c", APPLY_PASSWORD_THEN_START, "platform-postgres"],
-        command: ["postgres"],
-        envs: pulumi.secret(
-          password.result.apply((secret) => [`POSTGRES_USER=${DATABASE_USER}`, `POSTGRES_DB=${DATABASE_NAME}`, `POSTGRES_PASSWORD=${secret}`]),
-        ),
-        mounts: [{ type: "volume", source: live.name, target: "/var/lib/postgresql/data" }],
-        networksAdvanced: [{ name: args.network, aliases: [DATABASE_ALIAS] }],
-        healthcheck: {
-          tests: ["CMD-SHELL", `pg_isready -q -h 127.0.0.1 -U ${DATABASE_USER} -d ${DATABASE_NAME} && test -f ${PASSWORD_APPLIED_MARKER}`],
-          interval: "5s",
-          timeout: "5s",
-          retries: 5,
-          startPeriod: "30s",
-        },
-        wait: true,
-        waitTimeout: 120,
-        // Postgres' "fast shutdown": roll back open transactions, checkpoint, exit cleanly (the official image's
-        // STOPSIGNAL; SIGTERM would be a "smart" shutdown that waits for every client to disconnect).
-        stopSignal: "SIGINT",
-        ...stopSettings("database"),
-        ...containerBasics(plan.resources),
-        labels: toDockerLabels(labels),
+    const inputs: docker.ContainerArgs = {
+      name: dockerNames.databaseContainer(stack, tenant),
+      image,
+      entrypoints: ["/bin/sh", "-c", APPLY_PASSWORD_THEN_START, "platform-postgres"],
+      command: ["postgres"],
+      envs: pulumi.secret(
+        password.result.apply((secret) => [`POSTGRES_USER=${DATABASE_USER}`, `POSTGRES_DB=${DATABASE_NAME}`, `POSTGRES_PASSWORD=${secret}`]),
+      ),
+      mounts: [{ type: "volume", source: live.name, target: "/var/lib/postgresql/data" }],
+      networksAdvanced: [{ name: args.network, aliases: [DATABASE_ALIAS] }],
+      healthcheck: {
+        tests: ["CMD-SHELL", `pg_isready -q -h 127.0.0.1 -U ${DATABASE_USER} -d ${DATABASE_NAME} && test -f ${PASSWORD_APPLIED_MARKER}`],
+        interval: "5s",
+        timeout: "5s",
+        retries: 5,
+        startPeriod: "30s",
       },
-      { parent: this, provider, ...resourceOptions.databaseContainer() },
-    );
+      wait: true,
+      waitTimeout: 120,
+      // Postgres' "fast shutdown": roll back open transactions, checkpoint, exit cleanly (the official image's
+      // STOPSIGNAL; SIGTERM would be a "smart" shutdown that waits for every client to disconnect).
+      stopSignal: "SIGINT",
+      ...stopSettings("database"),
+      ...containerBasics(plan.resources),
+      labels: toDockerLabels(labels),
+    };
+    // Before a planned replace, a dump of the data the old container serves: the Command runs when the inputs that
+    // replace the container change (and once when it is first declared); with no running database yet (a new
+    // tenant) it has nothing to dump and passes. The container waits for it, so a failed dump stops the replace.
+    const dump = args.dump
+      ? namedDump(`${resourceNames.databaseContainer(tenant)}-pre-replace-dump`, {
+          ...args.dump,
+          reason: "pre-replace",
+          owner: `tenant ${tenant}`,
+          before: "database container's replacement",
+          onlyIfRunning: dockerNames.databaseContainer(stack, tenant),
+          triggers: [replacingInputs(inputs)],
+        }, { parent: this })
+      : undefined;
+    this.container = new docker.Container(resourceNames.databaseContainer(tenant), inputs, {
+      parent: this,
+      provider,
+      ...resourceOptions.databaseContainer(),
+      ...(dump ? { dependsOn: [dump] } : {}),
+    });
     this.password = pulumi.secret(password.result);
     this.registerOutputs({ volumeName: this.volumeName });
   }

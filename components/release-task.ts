@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { dockerNames, LABEL } from "../model/naming";
 import type { Resources } from "../model/stack";
 import { containerBasics } from "./container-settings";
+import { namedDump, triggerDigest } from "./named-dump";
 
 export interface ReleaseTaskArgs {
   /** The Docker host (DOCKER_HOST) the service runs on. */
@@ -20,6 +21,11 @@ export interface ReleaseTaskArgs {
   resources: Resources;
   /** The database and cache: the task starts only once they are healthy. */
   dependsOn: pulumi.Input<pulumi.Resource>[];
+  /**
+   * Where the tenant has a database with backups: its backup container, which takes the dump
+   * `<ts>-pre-release-<service>` just before the task runs (components/named-dump.ts).
+   */
+  dump?: { hostUrl: string; backupContainer: string; backupsVolume: string; resource: pulumi.Resource };
 }
 
 /** How many lines of the command's output the deployment error shows. */
@@ -32,6 +38,9 @@ export const RELEASE_TIMEOUT_SECONDS = 600;
  * networks, that must exit 0 before the service's new containers are created (they depend on it). Its inputs are
  * the image, the command, the environment and the networks, with no triggers: it runs on create and again only when
  * one of them changes. A failure fails `pulumi up` before any container is replaced, so the old ones keep serving.
+ * Where the tenant has backups, a named dump `<ts>-pre-release-<service>` is taken just before it, whenever it runs
+ * (a separate command with the task's inputs as triggers, so the task's own inputs, and whether it runs, are as
+ * before); a failed dump stops the update the same way.
  *
  * Secrets: the environment is one secret variable (RELEASE_ENV) written to a private env-file that is removed on
  * exit, never a command-line argument; the provider keeps stdout/stderr secret because an input is; output is not
@@ -40,29 +49,38 @@ export const RELEASE_TIMEOUT_SECONDS = 600;
 export function releaseTask(name: string, args: ReleaseTaskArgs, opts: { parent: pulumi.Resource }): command.local.Command {
   const basics = containerBasics(args.resources);
   const owner = `tenant ${args.tenant}, service ${args.service}`;
+  // Short, so a failure's message (which quotes it) shows the command rather than the whole script.
+  const create = `set -- ${args.command.map(shellQuote).join(" ")}; eval "$RELEASE_SCRIPT"`;
+  const environment = {
+    RELEASE_SCRIPT: RUN_RELEASE,
+    DOCKER_HOST: args.hostUrl,
+    NAME: dockerNames.releaseContainer(args.stack, args.tenant, args.service),
+    IMAGE: args.image,
+    NETWORKS: pulumi.all(args.networks).apply((names) => names.join(" ")),
+    LABELS: `${LABEL.managed}=true ${LABEL.stack}=${args.stack} ${LABEL.tenant}=${args.tenant} ${LABEL.release}=${args.service}`,
+    CPUS: basics.cpus,
+    MEMORY: `${basics.memory}m`,
+    OWNER: owner,
+    LINES: String(RELEASE_OUTPUT_LINES),
+    TIMEOUT: String(RELEASE_TIMEOUT_SECONDS),
+    RELEASE_ENV: pulumi.secret(pulumi.output(args.envs).apply((envs) => envFile(envs, owner))),
+  };
+  // The dump runs exactly when the task does: on create, and when any of the task's inputs change.
+  const dump = args.dump
+    ? namedDump(`${name}-dump`, {
+        hostUrl: args.dump.hostUrl,
+        backupContainer: args.dump.backupContainer,
+        backupsVolume: args.dump.backupsVolume,
+        reason: `pre-release-${args.service}`,
+        owner,
+        before: "release task",
+        triggers: [triggerDigest({ create, environment })],
+      }, { parent: opts.parent, dependsOn: [...args.dependsOn, args.dump.resource] })
+    : undefined;
   return new command.local.Command(
     name,
-    {
-      // Short, so a failure's message (which quotes it) shows the command rather than the whole script.
-      create: `set -- ${args.command.map(shellQuote).join(" ")}; eval "$RELEASE_SCRIPT"`,
-      environment: {
-        RELEASE_SCRIPT: RUN_RELEASE,
-        DOCKER_HOST: args.hostUrl,
-        NAME: dockerNames.releaseContainer(args.stack, args.tenant, args.service),
-        IMAGE: args.image,
-        NETWORKS: pulumi.all(args.networks).apply((names) => names.join(" ")),
-        LABELS: `${LABEL.managed}=true ${LABEL.stack}=${args.stack} ${LABEL.tenant}=${args.tenant} ${LABEL.release}=${args.service}`,
-        CPUS: basics.cpus,
-        MEMORY: `${basics.memory}m`,
-        OWNER: owner,
-        LINES: String(RELEASE_OUTPUT_LINES),
-        TIMEOUT: String(RELEASE_TIMEOUT_SECONDS),
-        RELEASE_ENV: pulumi.secret(pulumi.output(args.envs).apply((envs) => envFile(envs, owner))),
-      },
-      logging: "none",
-      addPreviousOutputInEnv: false,
-    },
-    { parent: opts.parent, dependsOn: args.dependsOn },
+    { create, environment, logging: "none", addPreviousOutputInEnv: false },
+    { parent: opts.parent, dependsOn: dump ? [...args.dependsOn, dump] : args.dependsOn },
   );
 }
 

@@ -7,7 +7,7 @@ import { basicAuthLabels, traefikLabels, traefikServiceName } from "../model/tra
 import { htpasswdEntry } from "../model/basic-auth";
 import type { SecretRef } from "../model/traffic-plan";
 import { containerBasics, containerImage, healthcheckSettings, healthGateSeconds, stopSettings } from "./container-settings";
-import { releaseTask } from "./release-task";
+import { releaseTask, type ReleaseTaskArgs } from "./release-task";
 import { rolloutGate } from "./rollout-gate";
 import { resourceOptions } from "./resource-options";
 
@@ -28,6 +28,8 @@ export interface ServiceArgs {
   credential: (ref: SecretRef) => pulumi.Input<string>;
   /** Resources the containers must wait for (database, cache, Traefik's attachment to the ingress network). */
   dependsOn: pulumi.Input<pulumi.Resource>[];
+  /** The tenant's backup container, where it has one: it takes a dump just before the release task runs. */
+  releaseDump?: ReleaseTaskArgs["dump"];
   /** The host's engine supports health-check start intervals (Engine 25+). */
   healthcheckStartInterval: boolean;
   /**
@@ -82,6 +84,7 @@ export class Service extends pulumi.ComponentResource {
           networks: [...(args.networks.data ? [args.networks.data] : []), args.networks.apps],
           resources: plan.resources,
           dependsOn: args.dependsOn,
+          ...(args.releaseDump ? { dump: args.releaseDump } : {}),
         }, { parent: this })
       : undefined;
     const containerDependsOn = this.release ? [...args.dependsOn, this.release] : args.dependsOn;

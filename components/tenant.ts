@@ -76,13 +76,14 @@ export class Tenant extends pulumi.ComponentResource {
       ? new Postgres(resourceNames.databaseContainer(plan.name), this.databaseArgs(args, home, dataNetwork.name, false), { parent: this })
       : undefined;
     this.volumeName = database?.volumeName;
-    if (database?.container && plan.database?.backups && dataNetwork)
-      new Backups(resourceNames.backups(plan.name), {
-        ...this.backupsArgs(args, home, false),
-        network: dataNetwork.name,
-        password: database.password,
-        dependsOn: [database.container],
-      }, { parent: this });
+    const backups = database?.container && plan.database?.backups && dataNetwork
+      ? new Backups(resourceNames.backups(plan.name), {
+          ...this.backupsArgs(args, home, false),
+          network: dataNetwork.name,
+          password: database.password,
+          dependsOn: [database.container],
+        }, { parent: this })
+      : undefined;
     const cache = plan.cache && dataNetwork
       ? new Redis(resourceNames.cacheContainer(plan.name), {
           stack: stack.name, tenant: plan.name, plan: plan.cache, network: dataNetwork.name, provider: home.provider, pullImages,
@@ -128,6 +129,7 @@ export class Tenant extends pulumi.ComponentResource {
             // Validation made sure each one is set (model/traffic-plan.ts, stacks/schema.ts).
             credential: (ref) => (ref.scope === plan.name ? secrets[ref.name] : args.stackSecrets?.[ref.name])!,
             dependsOn,
+            ...(backups?.container ? { releaseDump: { ...this.dumpTarget(args, home), resource: backups.container } } : {}),
             healthcheckStartInterval: host.healthcheckStartInterval,
             edge: { stack: host.edge.stack, hostUrl: host.url, containerName: host.edge.containerName },
           }, { parent: this }),
@@ -158,7 +160,14 @@ export class Tenant extends pulumi.ComponentResource {
       preview: args.stack.preview !== undefined,
       pullImages: args.stack.images.pull,
       retiring,
+      ...(args.plan.database!.backups && !retiring ? { dump: this.dumpTarget(args, home) } : {}),
     };
+  }
+
+  /** The tenant's backup container, which takes the dumps the deployment asks for before a risky step. */
+  private dumpTarget(args: TenantArgs, home: TenantHost) {
+    const { stack, plan } = args;
+    return { hostUrl: home.url, backupContainer: dockerNames.backupContainer(stack.name, plan.name), backupsVolume: dockerNames.backupsVolume(stack.name, plan.name) };
   }
 
   private backupsArgs(args: TenantArgs, home: TenantHost, retiring: boolean): BackupsArgs {

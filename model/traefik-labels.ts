@@ -1,6 +1,6 @@
 import { LABEL } from "./naming";
 import type { ServicePlan } from "./tenant-plan";
-import { basicAuthUsersLabel, middlewareChain, redirectLabels, routerMiddlewares, stickyLabels } from "./traefik-middlewares";
+import { basicAuthUsersLabel, middlewareChain, redirectLabels, redirectRouterName, routerMiddlewares, stickyLabels } from "./traefik-middlewares";
 import type { SecretRef } from "./traffic-plan";
 
 /** Names of the file-provider middlewares the edge defines and every router uses. */
@@ -52,7 +52,10 @@ export function traefikLabels(service: ServicePlan, context: RoutingContext): Re
 export function basicAuthLabels(service: ServicePlan, context: Pick<RoutingContext, "stack" | "tenant">): { label: string; users: SecretRef[] }[] {
   if (!service.routed || service.port === undefined) return [];
   const base = traefikServiceName(context.stack, context.tenant, service.name);
-  return service.routes.flatMap((route, index) => basicAuthUsersLabel(`${base}-${index}`, route.traffic) ?? []);
+  return [
+    ...service.routes.flatMap((route, index) => basicAuthUsersLabel(`${base}-${index}`, route.traffic) ?? []),
+    ...(service.redirects ?? []).flatMap((redirect) => basicAuthUsersLabel(redirectRouterName(base, redirect), redirect) ?? []),
+  ];
 }
 
 function entrypointLabels(router: string, tls: RoutingContext["tls"]): Record<string, string> {

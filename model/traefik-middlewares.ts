@@ -1,4 +1,4 @@
-import type { RedirectPlan, RouteTraffic, SecretRef, ServiceTraffic } from "./traffic-plan";
+import type { AccessPlan, RedirectPlan, RouteTraffic, SecretRef, ServiceTraffic } from "./traffic-plan";
 
 /**
  * Traefik middlewares a tenant's routers use besides the edge's own (issue 14), as container labels.
@@ -28,15 +28,8 @@ export interface OwnMiddlewares {
  * the label the program fills in (components/service.ts).
  */
 export function routerMiddlewares(router: string, route: RouteTraffic | undefined, service: ServiceTraffic | undefined): OwnMiddlewares {
-  const labels: Record<string, string> = {};
-  const names: string[] = [];
-  const add = (kind: string, settings: Record<string, string>) => {
-    const name = `${router}__${kind}`;
-    for (const [key, value] of Object.entries(settings)) labels[`traefik.http.middlewares.${name}.${key}`] = value;
-    names.push(`${name}@docker`);
-  };
-  route?.access?.ipAllowLists.forEach((sourceRange, index) => add(`allow-${index}`, { "ipAllowList.sourceRange": sourceRange.join(",") }));
-  if (route?.access && route.access.users.length > 0) add("auth", { "basicAuth.removeHeader": "true" });
+  const { labels, names, add } = middlewareSet(router);
+  addAccess(add, route?.access);
   if (route?.rateLimit) {
     // Per client IP: Traefik's default source is the connection's remote address, which is the client's, since
     // the edge is the first proxy and the engine's port publishing (DNAT) keeps source addresses. Requests to a
@@ -52,6 +45,25 @@ export function routerMiddlewares(router: string, route: RouteTraffic | undefine
   // stream would be compressed, and flushed through gzip, unless excluded here.
   if (service?.compress) add("compress", { "compress.excludedContentTypes": NEVER_COMPRESSED.join(",") });
   return { labels, names };
+}
+
+type Add = (kind: string, settings: Record<string, string>) => void;
+
+/** A router's own middlewares as they are added: labels, and names in the order added. */
+function middlewareSet(router: string): OwnMiddlewares & { add: Add } {
+  const labels: Record<string, string> = {};
+  const names: string[] = [];
+  const add: Add = (kind, settings) => {
+    const name = `${router}__${kind}`;
+    for (const [key, value] of Object.entries(settings)) labels[`traefik.http.middlewares.${name}.${key}`] = value;
+    names.push(`${name}@docker`);
+  };
+  return { labels, names, add };
+}
+
+function addAccess(add: Add, access: AccessPlan | undefined): void {
+  access?.ipAllowLists.forEach((sourceRange, index) => add(`allow-${index}`, { "ipAllowList.sourceRange": sourceRange.join(",") }));
+  if (access && access.users.length > 0) add("auth", { "basicAuth.removeHeader": "true" });
 }
 
 /** The label holding a router's basic-auth users, and the secrets whose hashes it lists; none without users. */
@@ -78,7 +90,8 @@ export function stickyLabels(traefikService: string, service: string, secure: bo
 
 /**
  * A router answering `from` with a redirect to the same path on `to` (scheme and port kept: dev stacks publish the
- * edge on other ports). It points at the serving service only because Traefik requires a service per router.
+ * edge on other ports), behind the stack's access like every tenant router: a closed stack does not even say where
+ * a host leads. It points at the serving service only because Traefik requires a service per router.
  */
 export function redirectLabels(
   traefikService: string,
@@ -86,16 +99,23 @@ export function redirectLabels(
   edge: readonly string[],
   routerBasics: (router: string) => Record<string, string>,
 ): Record<string, string> {
-  const router = `${traefikService}__redirect-${redirect.index}`;
+  const router = redirectRouterName(traefikService, redirect);
   const middleware = `${router}__to`;
   const from = redirect.from.replaceAll(".", "\\.");
+  const access = middlewareSet(router);
+  addAccess(access.add, redirect.access);
   return {
     [`traefik.http.routers.${router}.rule`]: `Host(\`${redirect.from}\`)`,
     [`traefik.http.routers.${router}.service`]: traefikService,
-    [`traefik.http.routers.${router}.middlewares`]: middlewareChain(edge.slice(0, 1), [`${middleware}@docker`]),
+    [`traefik.http.routers.${router}.middlewares`]: middlewareChain(edge.slice(0, 1), [...access.names, `${middleware}@docker`]),
+    ...access.labels,
     ...routerBasics(router),
     [`traefik.http.middlewares.${middleware}.redirectRegex.regex`]: `^(https?)://${from}(:[0-9]+)?(/.*)?$`,
     [`traefik.http.middlewares.${middleware}.redirectRegex.replacement`]: `\${1}://${redirect.to}\${2}\${3}`,
     [`traefik.http.middlewares.${middleware}.redirectRegex.permanent`]: String(redirect.permanent),
   };
+}
+
+export function redirectRouterName(traefikService: string, redirect: Pick<RedirectPlan, "index">): string {
+  return `${traefikService}__redirect-${redirect.index}`;
 }

@@ -53,6 +53,8 @@ export interface RedirectPlan {
   permanent: boolean;
   /** Index in the tenant's `redirects` list: names the router, so it is stable while the list is. */
   index: number;
+  /** The stack's access (`platform:access`): a redirect is one of the tenant's routers, closed like the others. */
+  access?: AccessPlan;
 }
 
 type Report = (path: readonly PathSegment[], message: string) => void;
@@ -136,7 +138,7 @@ export interface ServedHost {
 export function planRedirects(
   specs: readonly RedirectSpec[] | undefined,
   served: readonly ServedHost[],
-  stack: Pick<StackDefinition, "name" | "preview" | "customDomains">,
+  stack: Pick<StackDefinition, "name" | "preview" | "customDomains" | "access">,
   report: Report,
 ): { service: string; redirect: RedirectPlan }[] {
   if (!specs || specs.length === 0) return [];
@@ -183,7 +185,9 @@ export function planRedirects(
       report([index, "to"], `unknown redirect target "${spec.to}": not a host this tenant serves in stack ${stack.name} (hosts: ${hosts.join(", ") || "none"})`);
       continue;
     }
-    planned.push({ service: target.service, redirect: { from: spec.from, to: spec.to, permanent: spec.permanent ?? true, index } });
+    // Only the stack's: a redirect has no access of its own, so no tenant users.
+    const access = accessPlan(undefined, "", stack.access);
+    planned.push({ service: target.service, redirect: { from: spec.from, to: spec.to, permanent: spec.permanent ?? true, index, ...(access ? { access } : {}) } });
   }
   return planned;
 }

@@ -141,6 +141,9 @@ describe("access control for a whole stack (platform:access)", () => {
     expect(closed.all[`traefik.http.middlewares.${main}__allow-1.ipAllowList.sourceRange`]).toBe("203.0.113.0/24,2001:db8::/32");
     // The open tenant's users are only the stack's.
     const open = labels(result, "open");
+    // Its www. redirect is a router like the others: a closed stack does not even say where the host leads.
+    const redirect = open.byRule(/^Host\(`www\.open\.example\.org`\)$/);
+    expect(open.middlewaresOf(redirect)).toEqual(["security-headers@file", `${redirect}__allow-0@docker`, `${redirect}__auth@docker`, `${redirect}__to@docker`]);
     expect(admits(open.all[`traefik.http.middlewares.${open.routers[0]}__auth.basicAuth.users`]!, TENANT_LOGIN)).toBe(false);
   });
 

@@ -2,26 +2,19 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import * as docker from "@pulumi/docker";
-import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { RUN_RELEASE } from "../components/release-task";
-import { Tenant } from "../components/tenant";
 import { formatDiagnostic } from "../model/diagnostics";
-import type { StackDefinition } from "../model/stack";
-import type { TenantPlan } from "../model/tenant-plan";
 import { validateTenants } from "../model/validate";
 import { loadStacksFromFiles } from "../stacks/load-from-files";
-import { FIXTURE_STACKS, isSecretInput, PROJECT_ROOT, unwrapSecret } from "./program-harness";
+import { isSecretInput, PROJECT_ROOT, unwrapSecret } from "./program-harness";
+import { deploy, fixtures, plan, type Deployed } from "./tenant-harness";
 
 /**
  * A service's release task (issue 13): declared in the tenant file, it becomes one command that runs the service's
  * new image with its environment and networks before the service's containers, and only when those change.
  * (Its behaviour on a real engine, failing and succeeding under load: test/e2e/release.e2e.ts.)
  */
-
-const fixtures = loadStacksFromFiles(FIXTURE_STACKS);
-const staging = fixtures.stacks.find((s) => s.name === "staging")!;
 
 const TENANT = `name: acme
 services:
@@ -39,76 +32,8 @@ database:
   postgres: { version: "16" }
 `;
 
-function plan(text: string, stack: StackDefinition = staging, stackNames = fixtures.stackNames): TenantPlan {
-  const result = validateTenants({ files: [{ file: "tenants/acme.yaml", text }], stacks: [stack], stackNames });
-  expect(result.diagnostics.map(formatDiagnostic)).toEqual([]);
-  return result.plans[stack.name]![0]!;
-}
-
 function errors(text: string): string[] {
   return validateTenants({ files: [{ file: "tenants/acme.yaml", text }], stacks: fixtures.stacks, stackNames: fixtures.stackNames }).diagnostics.map(formatDiagnostic);
-}
-
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
-
-interface Deployed {
-  resources: Recorded[];
-  tenant: Tenant;
-  /** Each resource's `dependsOn`, as declared (mocks never see options; a transformation does). */
-  dependsOn: Map<string, pulumi.Resource[]>;
-  deleteBeforeReplace: Map<string, boolean | undefined>;
-}
-
-/** The tenant's resources under Pulumi's mocks, as `pulumi preview` would declare them. */
-async function deploy(tenantPlan: TenantPlan): Promise<Deployed> {
-  const resources: Recorded[] = [];
-  pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-        const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "random:index/randomPassword:RandomPassword") state.result = `generated-password-${args.name}`;
-        if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.inputs.name as string}`;
-        return { id: `${args.name}-id`, state };
-      },
-      call: (args) => args.inputs,
-    },
-    "platform",
-    "staging",
-    true,
-  );
-  const dependsOn = new Map<string, pulumi.Resource[]>();
-  const deleteBeforeReplace = new Map<string, boolean | undefined>();
-  const record: pulumi.ResourceTransformation = ({ name, opts }) => {
-    dependsOn.set(name, ([] as pulumi.Resource[]).concat((opts.dependsOn ?? []) as pulumi.Resource[]));
-    deleteBeforeReplace.set(name, (opts as pulumi.CustomResourceOptions).deleteBeforeReplace);
-    return undefined;
-  };
-  const provider = new docker.Provider("host-staging-1", { host: "ssh://deploy@staging-1.example.net" });
-  const tenant = new Tenant(
-    "acme",
-    {
-      plan: tenantPlan,
-      stack: staging,
-      hosts: {
-        [tenantPlan.homeHost]: {
-          provider,
-          url: "ssh://deploy@staging-1.example.net",
-          edge: { stack: "staging", containerName: "platform-staging-traefik", pauseName: "platform-staging-edge-pause", pauseId: "pause-id", resources: [] },
-          healthcheckStartInterval: false,
-        },
-      },
-      secrets: {},
-    },
-    { transformations: [record] },
-  );
-  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
-  await settings.waitForRPCs();
-  return { resources, tenant, dependsOn, deleteBeforeReplace };
 }
 
 const releaseOf = (run: Deployed, service: string) => run.resources.find((r) => r.type === "command:local:Command" && r.name === `acme-${service}-release`);

@@ -230,6 +230,15 @@ describe("tenant isolation of middlewares", () => {
     }
   });
 
+  it.each([
+    ["a service", "    middlewares: [production--other-web-0__auth@docker]\n", "services.web.middlewares: unknown key"],
+    ["a route", "    routes:\n      - { path: /api, middlewares: [production--other-web-0__auth@docker] }\n", "services.web.routes[0].middlewares: unknown key"],
+    ["raw labels", "    labels: { traefik.http.routers.x.middlewares: production--other-web-0__auth@docker }\n", "services.web.labels: unknown key"],
+  ])("a tenant file cannot name another tenant's middleware: %s has no such key", (_, lines, message) => {
+    const errors = validate({ "tenants/acme.yaml": `${minimalTenant().replace("    routes: []\n", "")}${lines.includes("routes:") ? "" : "    routes: []\n"}${lines}` });
+    expect(errors.map((e) => e.replace(/^\S+ /, "")).some((e) => e.startsWith(message)), errors.join("\n")).toBe(true);
+  });
+
   it("labels are identical run to run", async () => {
     const labels = async () => ofType(await run("production"), TYPES.container).map((c) => [c.name, labelsOf(c)]);
     expect(await labels()).toEqual(await labels());
