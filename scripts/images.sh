@@ -3,7 +3,7 @@
 # Traefik from its Go source, the edge's pause container and the demo app. Recipes live in engine/images/<name>/.
 #
 #   scripts/images.sh                  # everything
-#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks
+#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring
 #   FORCE=1 scripts/images.sh …        # rebuild even when up to date (the selected images and their base images)
 #
 # Idempotent: each image carries the label platform.local-image.inputs=<sha256 of its build inputs> (recipe files,
@@ -31,11 +31,11 @@ die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
 elapsed() { local s=$(( SECONDS - $1 )); printf '%dm%02ds' $(( s / 60 )) $(( s % 60 )); }
 
 # --- what to build -------------------------------------------------------------------------------------------------
-want_sinks=0 want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0
+want_sinks=0 want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0 want_monitoring=0
 [ $# -eq 0 ] && set -- all
 for t in "$@"; do
   case "$t" in
-    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 want_sinks=1 ;;
+    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 want_sinks=1 want_monitoring=1 ;;
     base) want_base=1 ;;
     postgres) want_pg15=1 want_pg17=1 ;;
     postgres:15 | postgres-15) want_pg15=1 ;;
@@ -45,11 +45,12 @@ for t in "$@"; do
     pause) want_pause=1 ;;
     demo-app) want_demo=1 ;;
     backup-sinks) want_sinks=1 ;;
+    monitoring) want_monitoring=1 ;;
     -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks)" ;;
+    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring)" ;;
   esac
 done
-need_bookworm=$(( want_base || want_pg15 || want_redis || want_traefik || want_demo ))
+need_bookworm=$(( want_base || want_pg15 || want_redis || want_traefik || want_demo || want_monitoring ))
 need_trixie=$(( want_base || want_pg17 ))
 
 # --- prerequisites ---------------------------------------------------------------------------------------------------
@@ -257,6 +258,24 @@ build_redis() { # build_redis <suite>: Debian's redis-server, tagged by its majo
 }
 redis_major() { case "$1" in bookworm) echo 7 ;; trixie) echo 8 ;; *) die "no Redis major known for $1" ;; esac; }
 
+# --- monitoring (optional monitoring stack: Prometheus, blackbox exporter, node exporter) ------------------------------
+build_monitoring() { # build_monitoring <name> <debian package> <official binary name>: tagged by the package's version
+  local name=$1 package=$2 binary=$3 hash tag version
+  hash=$(hash_inputs "$IMAGES/monitoring/Dockerfile" "package=$package" "binary=$binary" "base=$(base_hash bookworm)")
+  version=$(monitoring_version "$package")
+  tag="platform-local/$name:$version"
+  step_begin "$tag (bookworm: $package)"
+  if up_to_date "$tag" "$hash"; then skipped+=("$tag"); step_done "up to date, skipped"; return; fi
+  docker_build "$tag" "$hash" "$IMAGES/monitoring" --build-arg BASE=platform-local/debian:bookworm \
+    --build-arg "PACKAGE=$package" --build-arg "BINARY=$binary" \
+    --label "org.opencontainers.image.description=$package (Debian bookworm package), official-image compatible entrypoint"
+  built+=("$tag"); step_done "built"
+}
+# The versions bookworm ships (the stack config names these tags): a new Debian release is a deliberate change.
+monitoring_version() {
+  case "$1" in prometheus) echo 2.42 ;; prometheus-blackbox-exporter) echo 0.23 ;; prometheus-node-exporter) echo 1.5 ;; esac
+}
+
 # --- demo app --------------------------------------------------------------------------------------------------------
 build_demo() { # build_demo <tag> <version> <always-fail-health>
   local tag="platform-local/demo-app:$1" version=$2 broken=$3 hash d=$IMAGES/demo-app
@@ -321,6 +340,11 @@ if (( want_demo )); then
   build_demo broken broken true
 fi
 (( want_traefik )) && build_traefik
+if (( want_monitoring )); then
+  build_monitoring prometheus prometheus prometheus
+  build_monitoring blackbox-exporter prometheus-blackbox-exporter blackbox_exporter
+  build_monitoring node-exporter prometheus-node-exporter node_exporter
+fi
 
 # Superseded builds of our images (untagged, unused by any container) go.
 pruned=$(docker image prune -f --filter "label=$LOCAL_LABEL" 2>/dev/null | awk '/Total reclaimed space/ && $4 != "0B" {print $4}')
