@@ -1,6 +1,6 @@
 import type { ResourceChange } from "./changes";
 import type { ResourceState } from "./digest";
-import { DOCS, TYPES, VOLUME_MAJOR } from "./platform";
+import { DOCS, PRE_REPLACE_DUMP, TYPES, VOLUME_MAJOR } from "./platform";
 
 export type DangerKind = "database-volume" | "database-container" | "edge" | "tenant-removed" | "postgres-major";
 
@@ -87,7 +87,7 @@ export function detectDangers(changes: readonly ResourceChange[], options: Dange
     if (destructive && change.type === TYPES.container && under(change, TYPES.postgres)) {
       if (change.kind === "delete" && removedTenants.has(tenant)) continue;
       const message = change.kind === "replace"
-        ? `**The database of tenant ${code(tenant)} restarts**: its Postgres container ${code(change.name)} is replaced${because(change)} and the database is down until the new one is healthy.`
+        ? `**The database of tenant ${code(tenant)} restarts**: its Postgres container ${code(change.name)} is replaced${because(change)} and the database is down until the new one is healthy. ${preReplaceDump(change, changes)}`
         : `**The database container of tenant ${code(tenant)} is deleted** (${code(change.name)}): the tenant's database stops.`;
       dangers.push({ kind: "database-container", subject: tenant, message });
     }
@@ -125,3 +125,18 @@ export function detectDangers(changes: readonly ResourceChange[], options: Dange
 }
 
 const DANGER_ORDER: readonly DangerKind[] = ["postgres-major", "tenant-removed", "database-volume", "database-container", "edge"];
+
+/**
+ * Whether the program takes a dump before this replace (components/named-dump.ts: the container's pre-replace dump
+ * runs in the same update whenever an input that replaces the container changes), and where it lands.
+ */
+function preReplaceDump(container: ResourceChange, changes: readonly ResourceChange[]): string {
+  const parent = container.urn.slice(0, container.urn.lastIndexOf("$"));
+  const dump = changes.find((c) => c.type === TYPES.command && c.name === `${container.name}${PRE_REPLACE_DUMP.suffix}` && c.kind !== "delete" && c.urn.startsWith(`${parent}$`));
+  const env = dump?.new?.inputs?.["environment"] as Record<string, unknown> | undefined;
+  const volume = typeof env?.["BACKUPS_VOLUME"] === "string" ? code(env["BACKUPS_VOLUME"]) : "the tenant's backups volume";
+  const id = `<time>-${PRE_REPLACE_DUMP.reason}`;
+  return dump
+    ? `A dump ${code(`${id}.dump`)} is taken first into ${volume}; a failed dump stops the deployment before the replace (restore: ${code(`npm run db -- restore ${ownerName(container)} --at ${id}`)}).`
+    : "**No dump is taken first** (this stack keeps no backups of it).";
+}

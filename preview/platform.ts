@@ -6,6 +6,7 @@ export const TYPES = {
   volume: "docker:index/volume:Volume",
   container: "docker:index/container:Container",
   remoteImage: "docker:index/remoteImage:RemoteImage",
+  command: "command:local:Command",
 } as const;
 
 /** Component resource names: `edge-<host>`, `host-<host>`; a Tenant component is named after the tenant. */
@@ -16,6 +17,9 @@ export const TENANT_LABEL = LABEL.tenant;
 
 /** Database volumes are named `platform-<stack>-<tenant>-pgdata-pg<major>`. */
 export const VOLUME_MAJOR = /-pg(\d+)$/;
+
+/** The dump before a database container's replace: `<tenant>-postgres` + suffix (components/postgres.ts), its reason. */
+export const PRE_REPLACE_DUMP = { suffix: "-pre-replace-dump", reason: "pre-replace" } as const;
 
 export const DOCS = {
   decommission: "docs/decommission.md",

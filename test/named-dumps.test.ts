@@ -3,6 +3,8 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { NAMED_DUMP_SCRIPT } from "../components/named-dump";
+import { parsePreview } from "../preview/digest";
+import { summarizePreview } from "../preview/summarize";
 import { tempDirs } from "./temp-dirs";
 import { deploy, plan, type Deployed } from "./tenant-harness";
 
@@ -155,5 +157,40 @@ describe("the dump's script", () => {
     const { status, calls } = runDump({ exec: "ok" });
     expect(status).toBe(0);
     expect(calls).toEqual(["exec platform-qa-acme-backup /bin/sh /usr/local/bin/platform-backup once pre-replace"]);
+  });
+});
+
+describe("the PR summary of a database container's replace", () => {
+  const FIXTURE = path.join(__dirname, "fixtures", "preview", "database-container-replaced.json");
+  /** The recorded preview (acme's Postgres 16 → 16.6), with or without the pre-replace dump the program now plans. */
+  function dangers(withDump: boolean): string[] {
+    const raw = JSON.parse(readFileSync(FIXTURE, "utf8")) as { steps: { op: string; urn: string; newState?: Record<string, unknown> }[] };
+    if (withDump) {
+      const container = raw.steps.find((s) => s.urn.endsWith("::acme-postgres"))!;
+      const urn = container.urn.replace("$docker:index/container:Container::acme-postgres", "$command:local:Command::acme-postgres-pre-replace-dump");
+      raw.steps.push({
+        op: "replace",
+        urn,
+        newState: {
+          ...container.newState,
+          urn,
+          type: "command:local:Command",
+          inputs: { create: "…", environment: { BACKUPS_VOLUME: "platform-production-acme-backups", REASON: "pre-replace" }, triggers: ["0f"] },
+        },
+      });
+    }
+    const parsed = parsePreview(JSON.stringify(raw), "database-container-replaced");
+    if (!parsed.ok) throw new Error(parsed.error);
+    return summarizePreview(parsed.digest).dangers.filter((d) => d.kind === "database-container").map((d) => d.message);
+  }
+
+  it("names the dump taken first and the volume it lands in", () => {
+    expect(dangers(true)).toEqual([
+      "**The database of tenant `acme` restarts**: its Postgres container `acme-postgres` is replaced (because `image` changed) and the database is down until the new one is healthy. A dump `<time>-pre-replace.dump` is taken first into `platform-production-acme-backups`; a failed dump stops the deployment before the replace (restore: `npm run db -- restore acme --at <time>-pre-replace`).",
+    ]);
+  });
+
+  it("says so when no dump is planned (a stack without backups)", () => {
+    expect(dangers(false)).toEqual([expect.stringMatching(/is healthy\. \*\*No dump is taken first\*\* \(this stack keeps no backups of it\)\.$/)]);
   });
 });

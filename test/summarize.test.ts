@@ -59,7 +59,8 @@ describe("npm run summarize", () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toBe("1 dangerous change(s) planned (--fail-on-danger)\n");
     expect(dangerLines(result.stdout)).toEqual([
-      "- **The database of tenant `acme` restarts**: its Postgres container `acme-postgres` is replaced (because `image` changed) and the database is down until the new one is healthy.",
+      // Recorded before the program declared backups, so without the pre-replace dump (test/named-dumps.test.ts has one).
+      "- **The database of tenant `acme` restarts**: its Postgres container `acme-postgres` is replaced (because `image` changed) and the database is down until the new one is healthy. **No dump is taken first** (this stack keeps no backups of it).",
     ]);
     expect(summarize("database-container-replaced").exitCode).toBe(0);
   });
