@@ -2,8 +2,10 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { baseStackEdge, Edge } from "./components/edge";
 import { Host } from "./components/host";
+import { Monitoring } from "./components/monitoring";
 import { Tenant, type TenantHost } from "./components/tenant";
 import { ValidationError, type Diagnostic } from "./model/diagnostics";
+import { probeTargets } from "./model/monitoring";
 import { resourceNames } from "./model/naming";
 import { directoryProblem, listStackNames, readStackFile, readTenantDirectory, type TenantSourceFile } from "./model/project-files";
 import { tenantOutputs } from "./model/outputs";
@@ -33,10 +35,21 @@ for (const host of Object.values(stack.hosts)) {
     : new Edge(resourceNames.edge(host.name), {
         stack,
         hostName: host.name,
+        hostUrl: host.url,
         provider,
         healthcheckStartInterval: host.healthcheckStartInterval,
       });
   hosts[host.name] = { provider, url: host.url, edge, healthcheckStartInterval: host.healthcheckStartInterval };
+  // Optional (platform:monitoring): Prometheus and its exporters beside the edge; its config lists this host's routes.
+  if (edge instanceof Edge && edge.monitoring)
+    new Monitoring(`monitoring-${host.name}`, {
+      stack,
+      hostName: host.name,
+      provider,
+      network: edge.monitoring.network,
+      dependsOn: [edge.monitoring.attachment],
+      targets: probeTargets(plans, stack, host.name),
+    });
 }
 // The stack's own secrets (`secrets.platform`: `platform` is never a tenant) hold its stack-wide basic-auth users.
 const stackSecrets = Object.fromEntries(Object.entries(stack.secrets[STACK_SECRET_SCOPE] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));

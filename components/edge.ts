@@ -1,14 +1,18 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { COMPONENT_TYPES, dockerNames, LABEL, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { EDGE_METRICS_PORT, monitoringNames } from "../model/monitoring";
 import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../model/stack";
 import { containerImage, dockerCpus, stopSettings } from "./container-settings";
 import { resourceOptions } from "./resource-options";
 
 export interface EdgeArgs {
-  stack: Pick<StackDefinition, "name" | "tls" | "acme" | "edge" | "images">;
+  stack: Pick<StackDefinition, "name" | "tls" | "acme" | "edge" | "images" | "monitoring">;
+  /** The Docker host's URL: the monitoring network is attached with the docker CLI. */
+  hostUrl: string;
   hostName: string;
   provider: docker.Provider;
   /** The host's engine runs health probes every `startInterval` while a container starts (Engine 25+). */
@@ -51,6 +55,8 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
   readonly stack: string;
   readonly pauseId: pulumi.Output<string>;
   readonly resources: pulumi.Resource[];
+  /** With monitoring on: the network Prometheus scrapes Traefik on (the pause container attached), and its attachment. */
+  readonly monitoring?: { network: pulumi.Output<string>; attachment: pulumi.Resource };
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.edge, name, {}, opts);
@@ -79,6 +85,18 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
       ? [{ internal: DASHBOARD_ENTRYPOINT_PORT, external: stack.edge.dashboard.port, ip: "127.0.0.1" }]
       : [];
     const gateways = edgeNetwork.ipamConfigs.apply((configs) => configs.map((c) => c.gateway).filter((g): g is string => !!g));
+    // The monitoring network: Prometheus and its exporters, and the pause container so Prometheus reaches Traefik's
+    // metrics entrypoint. No tenant joins it, and Traefik lets only its subnet in on that entrypoint.
+    const monitoringNetwork = stack.monitoring.enabled
+      ? new docker.Network(
+          `${resourceNames.edge(hostName)}-monitoring-network`,
+          { name: monitoringNames.network(stack.name), driver: "bridge", labels },
+          { parent: this, provider },
+        )
+      : undefined;
+    const monitoringSubnets = monitoringNetwork
+      ? monitoringNetwork.ipamConfigs.apply((configs) => configs.map((c) => c.subnet).filter((s): s is string => !!s))
+      : pulumi.output([] as string[]);
 
     const pauseImage = containerImage(resourceNames.edgePauseImage(hostName), stack.edge.pauseImage, stack.images.pull, { parent: this, provider });
     this.pause = new docker.Container(
@@ -111,7 +129,12 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
           { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
           { type: "volume", source: acmeVolume.name, target: "/acme" },
         ],
-        uploads: [{ file: DYNAMIC_CONFIG_PATH, content: gateways.apply((g) => dynamicConfig(stack.edge.dashboard.enabled ? g : [])) }],
+        uploads: [
+          {
+            file: DYNAMIC_CONFIG_PATH,
+            content: pulumi.all([gateways, monitoringSubnets]).apply(([g, m]) => dynamicConfig(stack.edge.dashboard.enabled ? g : [], m)),
+          },
+        ],
         // Probed every second: a replaced Traefik must be seen healthy within seconds.
         healthcheck: {
           tests: ["CMD", "traefik", "healthcheck", "--ping", `--entrypoints.traefik.address=${EDGE_INTERNAL_ADDRESS}`],
@@ -134,6 +157,20 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
       },
       { parent: this, provider, ...resourceOptions.edgeContainer() },
     );
+    if (monitoringNetwork) {
+      // Attached from outside, like a tenant's ingress network: turning monitoring on does not replace the pause
+      // container (its networks are fixed at creation), so no tenant's attachment is redone.
+      const attachment = new command.local.Command(
+        `${resourceNames.edge(hostName)}-monitoring-attach`,
+        {
+          create: 'docker network connect "$NETWORK" "$EDGE" 2>/dev/null || docker inspect -f "{{json .NetworkSettings.Networks}}" "$EDGE" | grep -q "\\"$NETWORK\\""',
+          delete: 'docker network disconnect --force "$NETWORK" "$EDGE" 2>/dev/null || true',
+          environment: { DOCKER_HOST: args.hostUrl, NETWORK: monitoringNetwork.name, EDGE: this.pauseName, EDGE_ID: this.pause.id },
+        },
+        { parent: this, dependsOn: [this.pause], ...resourceOptions.ingressAttachment() },
+      );
+      this.monitoring = { network: monitoringNetwork.name, attachment };
+    }
     this.stack = stack.name;
     this.pauseId = this.pause.id;
     this.resources = [this.pause];
@@ -211,6 +248,8 @@ export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
     args.push(stack.acme.challenge === "http" ? `${resolver}.httpchallenge.entrypoint=web` : `${resolver}.tlschallenge=true`);
   }
   if (stack.edge.dashboard.enabled) args.push(`--entrypoints.dashboard.address=:${DASHBOARD_ENTRYPOINT_PORT}`);
+  // The monitoring stack's Prometheus scrapes this entrypoint from the monitoring network (dynamicConfig's allow-list).
+  if (stack.monitoring.enabled) args.push(`--entrypoints.metrics.address=:${EDGE_METRICS_PORT}`);
   // A stopping Traefik has already closed its listeners, so every second it waits for lingering connections is a
   // second no tenant answers (a replacement starts the new one only after the old is gone). Give in-flight requests
   // a moment, then exit by itself, well before the engine's stop timeout kills it (measured: 5 s outages otherwise).
@@ -230,7 +269,7 @@ function entrypointsOf(args: readonly string[]): string[] {
  * when the dashboard is on, its router: only connections from the edge network's gateway (the host's loopback
  * through the published port) get through; a tenant reaching Traefik's address on its ingress network gets 403.
  */
-export function dynamicConfig(dashboardSources: readonly string[]): string {
+export function dynamicConfig(dashboardSources: readonly string[], monitoringSubnets: readonly string[] = []): string {
   const http: Record<string, unknown> = {
     middlewares: {
       "security-headers": {
@@ -246,17 +285,21 @@ export function dynamicConfig(dashboardSources: readonly string[]): string {
       ...(dashboardSources.length > 0
         ? { "host-loopback-only": { ipAllowList: { sourceRange: [...dashboardSources.map((ip) => `${ip}/32`), "127.0.0.1/32"] } } }
         : {}),
+      ...(monitoringSubnets.length > 0 ? { "monitoring-only": { ipAllowList: { sourceRange: [...monitoringSubnets] } } } : {}),
     },
   };
-  if (dashboardSources.length > 0) {
-    http.routers = {
-      dashboard: {
-        entryPoints: ["dashboard"],
-        rule: "PathPrefix(`/api`) || PathPrefix(`/dashboard`)",
-        service: "api@internal",
-        middlewares: ["host-loopback-only"],
-      },
+  const routers: Record<string, unknown> = {};
+  if (dashboardSources.length > 0)
+    routers.dashboard = {
+      entryPoints: ["dashboard"],
+      rule: "PathPrefix(`/api`) || PathPrefix(`/dashboard`)",
+      service: "api@internal",
+      middlewares: ["host-loopback-only"],
     };
-  }
+  // Traefik's metrics (prometheus@internal, also on the loopback entrypoint) for the monitoring network only: a
+  // tenant reaching this port on its ingress network gets 403.
+  if (monitoringSubnets.length > 0)
+    routers.metrics = { entryPoints: ["metrics"], rule: "PathPrefix(`/metrics`)", service: "prometheus@internal", middlewares: ["monitoring-only"] };
+  if (Object.keys(routers).length > 0) http.routers = routers;
   return stringify({ http });
 }

@@ -2,6 +2,7 @@
  * The validated stack definition: what a stack file means once every default is applied. Loading and validating it
  * from Pulumi config is stacks/'s job; everything downstream (model, components) sees only this.
  */
+import type { MonitoringSettings } from "./monitoring";
 import { parseSize } from "./units";
 
 export interface Resources {
@@ -46,6 +47,8 @@ export interface StackDefinition {
   access?: { basicAuth?: string[]; ipAllowList?: string[] };
   /** Scheduled backups of every tenant database (a tenant's `database.backups` overrides every/keep*). */
   backups: BackupDefaults;
+  /** The optional monitoring stack on every host (model/monitoring.ts); never on a preview (its base's edge serves it). */
+  monitoring: MonitoringSettings;
   tenantsDir: string;
   /** Secret values by tenant and name. The CLI sees only placeholders here; the program sees values to wrap as secrets. */
   secrets: Record<string, Record<string, string>>;

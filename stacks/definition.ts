@@ -118,6 +118,18 @@ function withDefaults(name: string, file: string, config: StackConfig, previewAt
       ...(config.backups?.hookSecret ? { hookSecret: config.backups.hookSecret } : {}),
       ...(config.backups?.offsite ? { offsite: offsiteBackups(config.backups.offsite) } : {}),
     },
+    monitoring: {
+      enabled: config.monitoring?.enabled ?? false,
+      port: config.monitoring?.port ?? 9090,
+      retention: config.monitoring?.retention ?? "15d",
+      scrapeInterval: config.monitoring?.scrapeInterval ?? "30s",
+      // Pinned like the edge's image; the dev stack names its local builds of Debian's packages.
+      images: {
+        prometheus: config.monitoring?.images?.prometheus ?? "prom/prometheus:v2.55.1",
+        blackboxExporter: config.monitoring?.images?.blackboxExporter ?? "prom/blackbox-exporter:v0.25.0",
+        nodeExporter: config.monitoring?.images?.nodeExporter ?? "prom/node-exporter:v1.8.2",
+      },
+    },
     tenantsDir: config.tenantsDir ?? "tenants",
     secrets: config.secrets ?? {},
     registries: config.registries ?? [],

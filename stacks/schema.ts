@@ -20,6 +20,9 @@ const port = z.number().int().min(1).max(65535);
 /** The name of a secret under `secrets.platform`. */
 const secretName = (example: string) =>
   z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: (i) => `"${String(i.input)}" is not a secret name like ${example}` });
+/** A Prometheus duration: a number and a unit (ms, s, m, h, d, w, y). */
+const duration = (example: string) =>
+  z.string().regex(/^[1-9][0-9]*(ms|s|m|h|d|w|y)$/, { error: (i) => `"${String(i.input)}" is not a duration like ${example}` });
 /** An image reference with the tenant's version in it: `{version}` as written ("16.4"), `{major}` ("16"). */
 const versionTemplate = (example: string) =>
   z.string().refine((t) => t.includes("{version}") || t.includes("{major}"), { error: `must contain {version} or {major}, e.g. ${example}` });
@@ -108,6 +111,23 @@ export const stackConfigKeys = {
             .optional(),
           accessKeyIdSecret: secretName("BACKUP_S3_ACCESS_KEY_ID").optional(),
           secretAccessKeySecret: secretName("BACKUP_S3_SECRET_ACCESS_KEY").optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  // The optional monitoring stack per Docker host (components/monitoring.ts, docs/monitoring.md): Prometheus on the
+  // host's loopback, scraping Traefik, a blackbox probe of each routed service and the node exporter. Off by default.
+  monitoring: z
+    .strictObject({
+      enabled: z.boolean(),
+      port: port.optional(),
+      retention: duration("15d").optional(),
+      scrapeInterval: duration("30s").optional(),
+      images: z
+        .strictObject({
+          prometheus: z.string().min(1).optional(),
+          blackboxExporter: z.string().min(1).optional(),
+          nodeExporter: z.string().min(1).optional(),
         })
         .optional(),
     })

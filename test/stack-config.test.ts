@@ -43,7 +43,7 @@ describe("stack config", () => {
       'Pulumi.staging.yaml:4:13 platform:hosts.eu-1.url: "ftp://host" is not a Docker host URL (use unix:///var/run/docker.sock or ssh://user@host)',
       'Pulumi.staging.yaml:6:20 platform:acme.email: "not-an-email" is not an email address',
       'Pulumi.staging.yaml:6:54 platform:acme.challenge: "dns" is not allowed (allowed: http, tls)',
-      'Pulumi.staging.yaml:7:3 platform:protectdata: unknown key "protectdata" (did you mean "protectData"? allowed: domain, hostSuffix, hosts, defaultHost, tls, acme, edge, images, defaults, protectData, pinnedImages, customDomains, access, tenantsDir, secrets, registries, backups, dev, preview)',
+      'Pulumi.staging.yaml:7:3 platform:protectdata: unknown key "protectdata" (did you mean "protectData"? allowed: domain, hostSuffix, hosts, defaultHost, tls, acme, edge, images, defaults, protectData, pinnedImages, customDomains, access, tenantsDir, secrets, registries, backups, monitoring, dev, preview)',
     ]);
   });
 
