@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { addTenant, docker, expectOk, get, readTenant, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
+import { addresses, addTenant, docker, expectOk, get, pulumi, readTenant, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
 import { useWorld } from "./world-hooks";
 
 // Backups and restore on the real engine (issue 13): one tenant (alpha: web + Postgres 15), on the default schedule
@@ -10,10 +10,21 @@ let world: World;
 const database = `platform-${STACK}-alpha-postgres`;
 const backupContainer = `platform-${STACK}-alpha-backup`;
 
-useWorld((created) => {
-  world = created;
-  removeTenant(world, "beta.yaml");
-});
+// Off-host storage and the failure webhook, standing in for S3 and an alerting endpoint (engine/images/backup-sinks,
+// test-only). Labelled with the stack, so the world's teardown removes it.
+const sinks = `platform-${STACK}-backup-sinks`;
+const SINKS_ALIAS = "backup-sinks";
+const BUCKET = "e2e-backups";
+const S3_KEY_ID = "e2e-offsite-key-id";
+const S3_SECRET = "e2e-offsite-secret-key";
+
+useWorld(
+  (created) => {
+    world = created;
+    removeTenant(world, "beta.yaml");
+  },
+  { moreDiagnostics: () => `--- docker logs ${sinks}\n${docker(["logs", "--tail", "60", sinks]).stderr}` },
+);
 
 /** This repository's `npm run db`, run on the world (a copy of the repo). */
 function db(...args: string[]) {
@@ -56,7 +67,7 @@ describe("backups on a real engine", () => {
 
     const list = db("list", "alpha");
     expect(list.status, list.stdout + list.stderr).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`^${backupId}\\s+\\S+\\s+[0-9.]+ (B|KiB)\\s+[0-9]+s\\s+ok$`, "m"));
+    expect(list.stdout).toMatch(new RegExp(`^${backupId}\\s+\\S+\\s+scheduled\\s+[0-9.]+ (B|KiB)\\s+[0-9]+s\\s+ok$`, "m"));
     expect(list.stdout).toContain("alpha: last successful backup");
 
     // The backup machinery reaches the database over the tenant's data network only.
@@ -90,9 +101,14 @@ describe("backups on a real engine", () => {
     // The next step the restore printed: the tenant file names the restored volume, and the next up runs on it.
     expect(readTenant(world, "alpha.yaml")).toContain('postgres: { version: "15" }');
     addTenant(world, "alpha.yaml", readTenant(world, "alpha.yaml").replace('postgres: { version: "15" }', 'postgres: { version: "15", restore: 1 }'));
+    const dumpsBefore = dbJson<{ backups: Run[] }>("list", "alpha").value.backups.length;
     const switched = up(world);
     expectOk(switched, "pulumi up (restore: 1)");
     expect(switched.stdout).toMatch(/alpha-postgres\s.*replaced/);
+    // The planned replace took a dump of the live database first (the one without the table), named for it.
+    const preReplace = dbJson<{ backups: (Run & { reason: string })[] }>("list", "alpha").value.backups.slice(dumpsBefore);
+    expect(preReplace.map((r) => [r.reason, r.result])).toEqual([["pre-replace", "ok"]]);
+    expect(preReplace[0]!.id).toMatch(/^[0-9]{8}T[0-9]{6}Z-pre-replace$/);
     expect((JSON.parse((await get(tenantHost("alpha"), "/db/read")).body) as { count: number }).count).toBe(before);
     const mounts = docker(["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", database]).stdout.trim();
     expect(mounts).toBe(restoredVolume);
@@ -121,8 +137,16 @@ describe("backups on a real engine", () => {
 
   it("a backup that never happened is reported overdue by db list (exit 1)", async () => {
     await waitFor("the database", () => psql(database, "SELECT 1").status === 0, 120);
-    addTenant(world, "alpha.yaml", readTenant(world, "alpha.yaml").replace('postgres: { version: "15", restore: 1 }', 'postgres: { version: "15", restore: 1 }\n  backups: { every: 20s }'));
-    expectOk(up(world), "pulumi up (every 20s)");
+    // With a new CPU limit, which replaces the database container: a pre-replace dump first, and every row survives.
+    const rows = psql(database, "SELECT count(*) FROM visits").stdout;
+    const dumps = () => dbJson<{ backups: (Run & { reason: string })[] }>("list", "alpha").value.backups.filter((r) => r.reason === "pre-replace");
+    const preReplaceBefore = dumps().length;
+    addTenant(world, "alpha.yaml", readTenant(world, "alpha.yaml").replace('postgres: { version: "15", restore: 1 }', 'postgres: { version: "15", restore: 1, resources: { cpus: 0.75 } }\n  backups: { every: 20s }'));
+    const replaced = up(world);
+    expectOk(replaced, "pulumi up (every 20s, cpus 0.75)");
+    expect(replaced.stdout).toMatch(/alpha-postgres\s.*replaced/);
+    expect(dumps().length).toBe(preReplaceBefore + 1);
+    expect(psql(database, "SELECT count(*) FROM visits").stdout).toBe(rows);
     expect(db("backup", "alpha").status).toBe(0);
     const fresh = db("list", "alpha");
     expect(fresh.status, fresh.stdout + fresh.stderr).toBe(0);
@@ -132,6 +156,8 @@ describe("backups on a real engine", () => {
     const list = db("list", "alpha");
     expect(list.status, list.stdout + list.stderr).toBe(1);
     expect(list.stdout).toMatch(/alpha: backup overdue: the last successful backup is [0-9]+s old, the schedule is every 20s/);
+    // A named dump lists its reason.
+    expect(list.stdout).toMatch(/^[0-9]{8}T[0-9]{6}Z-pre-replace\s+\S+\s+pre-replace\s/m);
     docker(["start", backupContainer]);
   }, 300_000);
 
@@ -140,4 +166,62 @@ describe("backups on a real engine", () => {
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown tenant "nobody"');
   });
+
+  it("with platform:backups.offsite, a dump lands in the tenant's folder of the bucket; a failed run POSTs its line to the hook", async () => {
+    docker(["rm", "-f", sinks]);
+    const started = docker(["run", "-d", "--name", sinks, "--label", `platform.stack=${STACK}`, "-e", `BUCKET=${BUCKET}`, "-e", `ACCESS_KEY_ID=${S3_KEY_ID}`, "platform-local/backup-sinks:1"]);
+    expect(started.status, started.stderr).toBe(0);
+    const config = (path: string, value: string, secret = false) =>
+      expectOk(pulumi(world, ["config", "set", "--path", secret ? "--secret" : "--plaintext", path, value]), `pulumi config set ${path}`);
+    config("platform:backups.offsite.endpoint", `http://${SINKS_ALIAS}:9000`);
+    config("platform:backups.offsite.bucket", BUCKET);
+    config("platform:backups.offsite.prefix", "platform");
+    config("platform:backups.hookSecret", "BACKUP_HOOK_URL");
+    config("platform:secrets.platform.BACKUP_S3_ACCESS_KEY_ID", S3_KEY_ID, true);
+    config("platform:secrets.platform.BACKUP_S3_SECRET_ACCESS_KEY", S3_SECRET, true);
+    config("platform:secrets.platform.BACKUP_HOOK_URL", `http://${SINKS_ALIAS}:8080/hook`, true);
+    expectOk(up(world), "pulumi up (offsite and hook)");
+
+    // The backup container alone gained an egress network; the tenant's data network is still internal.
+    const egress = `platform-${STACK}-alpha-backup-egress`;
+    expect(Object.keys(addresses(backupContainer)).sort()).toEqual([`platform-${STACK}-alpha-backup-egress`, `platform-${STACK}-alpha-data`]);
+    expect(docker(["network", "inspect", "-f", "{{.Internal}}", `platform-${STACK}-alpha-data`]).stdout).toBe("true");
+    expect(docker(["network", "inspect", "-f", "{{.Internal}}", egress]).stdout).toBe("false");
+    expect(docker(["network", "connect", "--alias", SINKS_ALIAS, egress, sinks]).status).toBe(0);
+
+    const backup = dbJson<{ backup: Run & { offsite: string } }>("backup", "alpha");
+    expect(backup.status, JSON.stringify(backup.value)).toBe(0);
+    expect(backup.value.backup.offsite).toBe("ok");
+    const id = backup.value.backup.id;
+    // Listed by rclone with the container's own (secret) remote settings, in <bucket>/<prefix>/<stack>/<tenant>/.
+    const listed = docker(["exec", backupContainer, "rclone", "lsf", `offsite:${BUCKET}/platform/${STACK}/alpha`]);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout.split("\n")).toContain(`${id}.dump`);
+    const list = db("list", "alpha");
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\s.*ok, copied off-host$`, "m"));
+    // The keys are in no label and nowhere in the stack's state but as ciphertext.
+    expect(docker(["inspect", "-f", "{{json .Config.Labels}}", backupContainer]).stdout).not.toContain(S3_SECRET);
+    const state = pulumi(world, ["stack", "export"]);
+    expect(state.status).toBe(0);
+    expect(state.stdout).not.toContain(S3_SECRET);
+    expect(state.stdout).not.toContain(S3_KEY_ID);
+
+    // A failed run calls the hook with its run line.
+    docker(["stop", database]);
+    let failedId = "";
+    try {
+      const failed = db("backup", "alpha");
+      expect(failed.status, failed.stdout + failed.stderr).toBe(1);
+      failedId = /backup ([0-9]{8}T[0-9]{6}Z) failed/.exec(failed.stderr)?.[1] ?? "";
+      expect(failedId).not.toBe("");
+    } finally {
+      docker(["start", database]);
+    }
+    const hookUrl = `http://${addresses(sinks).bridge}:8080/hook`;
+    const calls = (await (await fetch(hookUrl)).json()) as string[];
+    const call = calls.map((c) => JSON.parse(c) as { stack: string; tenant: string; run: Run }).find((c) => c.run.id === failedId);
+    expect(call, JSON.stringify(calls)).toMatchObject({ stack: STACK, tenant: "alpha", run: { id: failedId, result: "failed", sizeBytes: 0 } });
+    expect(call!.run.error).not.toBe("");
+    await waitFor("the database", () => psql(database, "SELECT 1").status === 0, 120);
+  }, 600_000);
 });
