@@ -4,13 +4,17 @@ import { baseStackEdge, Edge } from "./components/edge";
 import { Host } from "./components/host";
 import { Monitoring } from "./components/monitoring";
 import { Tenant, type TenantHost } from "./components/tenant";
-import { ValidationError, type Diagnostic } from "./model/diagnostics";
+import { databaseMemory, withDeployedDatabase, type DeployedDatabase, type VolumeProblem } from "./model/database-volumes";
+import { formatPath, ValidationError, type Diagnostic } from "./model/diagnostics";
 import { probeTargets } from "./model/monitoring";
 import { resourceNames } from "./model/naming";
-import { directoryProblem, listStackNames, readStackFile, readTenantDirectory, type TenantSourceFile } from "./model/project-files";
+import { directoryProblem, listStackNames, readStackFile, readTenantDirectory, readTenantFile, type TenantSourceFile } from "./model/project-files";
 import { tenantOutputs } from "./model/outputs";
 import { validateTenants } from "./model/validate";
 import { STACK_SECRET_SCOPE } from "./model/traffic-plan";
+import type { TenantPlan } from "./model/tenant-plan";
+import { parseYamlSource } from "./model/yaml-source";
+import { readDeployedDatabases } from "./stacks/deployed-databases";
 import { loadStackFromPulumi } from "./stacks/load-from-pulumi";
 
 // YAML -> schema -> model: everything is validated before the first resource is declared.
@@ -53,12 +57,28 @@ for (const host of Object.values(stack.hosts)) {
 }
 // The stack's own secrets (`secrets.platform`: `platform` is never a tenant) hold its stack-wide basic-auth users.
 const stackSecrets = Object.fromEntries(Object.entries(stack.secrets[STACK_SECRET_SCOPE] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
-for (const plan of plans) {
-  const secrets = Object.fromEntries(Object.entries(stack.secrets[plan.name] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
-  new Tenant(resourceNames.tenant(plan.name), { plan, stack, hosts, secrets, stackSecrets });
-}
+// What this stack deployed last decides each database's volumes and whether a major upgrade's data step runs
+// (model/database-volumes.ts); a preview's data goes with it, so it remembers nothing.
+const deployedDatabases: Promise<Record<string, DeployedDatabase>> = stack.preview ? Promise.resolve({}) : readDeployedDatabases();
+const declared = deployedDatabases.then((deployed) => {
+  const planned = plans.map((plan) => withDeployedDatabase(plan, deployed[plan.name]));
+  const problems = planned.flatMap((result, i) => ("problem" in result ? [volumeDiagnostic(plans[i]!, result)] : []));
+  if (problems.length > 0) fail(problems);
+  const tenantPlans = planned as TenantPlan[];
+  const deployedAsPlanned = tenantPlans.map((plan) => {
+    const secrets = Object.fromEntries(Object.entries(stack.secrets[plan.name] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
+    return new Tenant(resourceNames.tenant(plan.name), { plan, stack, hosts, secrets, stackSecrets }).databaseDeployed;
+  });
+  // Resolves only when every database is deployed: a failed upgrade leaves the previous memory in place.
+  return pulumi.all(deployedAsPlanned).apply(() => databaseMemory(tenantPlans));
+});
 
 export const tenants = tenantOutputs(plans, stack);
+/**
+ * Read back by the next run (stacks/deployed-databases.ts): per tenant, its volumes' majors and the one it runs. A
+ * promise, so a problem found once the memory is read fails the program with its one-line message (as a RunError).
+ */
+export const databaseVolumes = declared;
 /** On a preview stack only: what it previews (`npm run preview -- list` reads it). */
 export const preview = stack.preview && {
   base: stack.preview.base,
@@ -75,6 +95,13 @@ function readTenants(directory: string): TenantSourceFile[] {
   const problem = directoryProblem(directory);
   if (problem) return fail([{ file: stack.file, line: 1, column: 1, path: "platform:tenantsDir", message: problem }]);
   return readTenantDirectory(directory);
+}
+
+/** A change of major the deployment cannot carry out, at its key in the tenant file. */
+function volumeDiagnostic(plan: TenantPlan, { path, problem }: VolumeProblem): Diagnostic {
+  const source = readTenantFile(plan.file);
+  const at = source.problem ? { line: 1, column: 1 } : parseYamlSource(source.file, source.text).locate(path);
+  return { file: plan.file, ...at, path: formatPath(path), message: `tenant ${plan.name} in stack ${stack.name}: ${problem}` };
 }
 
 function fail(diagnostics: readonly Diagnostic[]): never {

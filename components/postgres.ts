@@ -2,11 +2,13 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { COMPONENT_TYPES, dockerNames, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { freshVolumes } from "../model/database-volumes";
 import { databaseVolumeName } from "../model/outputs";
 import { DATABASE_ENDPOINT } from "../model/platform-env";
 import type { DatabasePlan } from "../model/tenant-plan";
 import { containerBasics, containerImage, stopSettings } from "./container-settings";
 import { namedDump, triggerDigest } from "./named-dump";
+import { postgresUpgrade } from "./postgres-upgrade";
 import { resourceOptions } from "./resource-options";
 
 export const DATABASE_USER = DATABASE_ENDPOINT.user;
@@ -27,6 +29,8 @@ export interface PostgresArgs {
   pullImages: boolean;
   /** A retiring tenant keeps only its volume. */
   retiring: boolean;
+  /** The home host's Docker URL: a major upgrade's data step runs through it. */
+  hostUrl: string;
   /**
    * The tenant's backups, where it has them: a dump `<ts>-pre-replace` is taken by its backup container before the
    * database container is replaced (not for a preview, whose data goes with it).
@@ -57,17 +61,26 @@ export class Postgres extends pulumi.ComponentResource {
   /** The generated password of the tenant's role, always a secret; apps get it through model/platform-env.ts. */
   readonly password?: pulumi.Output<string>;
   readonly container?: docker.Container;
+  /** Resolves once the database runs as planned (the container, or the volumes of a retiring tenant). */
+  readonly deployed: pulumi.Output<string>;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.postgres, name, {}, opts);
     const { stack, tenant, plan, provider } = args;
     const labels = platformLabels(stack, { tenant, service: "postgres" });
 
-    const volume = new docker.Volume(
-      resourceNames.dataVolume(tenant),
-      { name: dockerNames.dataVolume(stack, tenant, plan.major), labels: toDockerLabels(labels) },
-      { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring, args.preview) },
-    );
+    // One volume per major (model/database-volumes.ts): `<tenant>-pgdata` keeps its URN and the name of the major it
+    // was created with; a later major's volume is a resource of its own. All stay declared, retained and protected
+    // until their removal (`oldVolumes`: retiring lifts the protection, removed stops declaring).
+    const planned = plan.volumes ?? freshVolumes(plan.major);
+    const volumes = new Map<string, docker.Volume>();
+    for (const { major, retiring } of planned.majors)
+      volumes.set(major, new docker.Volume(
+        major === planned.original ? resourceNames.dataVolume(tenant) : resourceNames.majorDataVolume(tenant, major),
+        { name: dockerNames.dataVolume(stack, tenant, major), labels: toDockerLabels(labels) },
+        { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring && !retiring, args.preview) },
+      ));
+    const volume = volumes.get(plan.major)!;
     // A restore (`restore: <n>`) is a volume of its own, a new resource: the original keeps its name, URN, retention
     // and protection, and stays declared while the tenant runs on the restored one.
     const live = plan.restore === undefined
@@ -78,6 +91,7 @@ export class Postgres extends pulumi.ComponentResource {
           { parent: this, provider, ...resourceOptions.dataVolume(args.protectData && !args.retiring, args.preview) },
         );
     this.volumeName = live.name;
+    this.deployed = this.volumeName;
     if (args.retiring) {
       this.registerOutputs({ volumeName: this.volumeName });
       return;
@@ -125,12 +139,21 @@ export class Postgres extends pulumi.ComponentResource {
           triggers: [replacingInputs(inputs)],
         }, { parent: this })
       : undefined;
+    // A new major's volume is filled from the running database before the container moves onto it; a failure stops
+    // here, with the old container serving.
+    const change = planned.upgrade;
+    const upgrade = change
+      ? postgresUpgrade(resourceNames.databaseUpgrade(tenant, change.to), {
+          hostUrl: args.hostUrl, stack, tenant, from: change.from, to: change.to, image, volume: volume.name, dependsOn: [volume],
+        }, { parent: this })
+      : undefined;
     this.container = new docker.Container(resourceNames.databaseContainer(tenant), inputs, {
       parent: this,
       provider,
       ...resourceOptions.databaseContainer(),
-      ...(dump ? { dependsOn: [dump] } : {}),
+      dependsOn: [...(dump ? [dump] : []), ...(upgrade ? [upgrade] : [])],
     });
+    this.deployed = this.container.id;
     this.password = pulumi.secret(password.result);
     this.registerOutputs({ volumeName: this.volumeName });
   }

@@ -47,6 +47,8 @@ export class Tenant extends pulumi.ComponentResource {
   readonly name: string;
   readonly services: Service[] = [];
   readonly volumeName?: pulumi.Output<string>;
+  /** Resolves once the database is deployed as planned: what the stack then remembers (model/database-volumes.ts). */
+  readonly databaseDeployed?: pulumi.Output<string>;
   private readonly stackName: string;
 
   constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,6 +65,7 @@ export class Tenant extends pulumi.ComponentResource {
         // Same component name as when active: the volume's URN must not change, or it would be replaced.
         const database = new Postgres(resourceNames.databaseContainer(plan.name), this.databaseArgs(args, home, "", true), { parent: this });
         this.volumeName = database.volumeName;
+        this.databaseDeployed = database.deployed;
         // The dumps stay with the data, protection lifted alike.
         if (plan.database.backups) new Backups(resourceNames.backups(plan.name), this.backupsArgs(args, home, true), { parent: this });
       }
@@ -76,6 +79,7 @@ export class Tenant extends pulumi.ComponentResource {
       ? new Postgres(resourceNames.databaseContainer(plan.name), this.databaseArgs(args, home, dataNetwork.name, false), { parent: this })
       : undefined;
     this.volumeName = database?.volumeName;
+    this.databaseDeployed = database?.deployed;
     const backups = database?.container && plan.database?.backups && dataNetwork
       ? new Backups(resourceNames.backups(plan.name), {
           ...this.backupsArgs(args, home, false),
@@ -160,6 +164,7 @@ export class Tenant extends pulumi.ComponentResource {
       preview: args.stack.preview !== undefined,
       pullImages: args.stack.images.pull,
       retiring,
+      hostUrl: home.url,
       ...(args.plan.database!.backups && !retiring ? { dump: this.dumpTarget(args, home) } : {}),
     };
   }

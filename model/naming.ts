@@ -17,6 +17,10 @@ export const resourceNames = {
   ingressAttachment: (tenant: string, host: string) => `${tenant}-ingress-${host}-attach`,
   dataVolume: (tenant: string) => `${tenant}-pgdata`,
   restoredDataVolume: (tenant: string, n: number) => `${tenant}-pgdata-r${n}`,
+  /** The volume of a major other than the one `<tenant>-pgdata` was created with (model/database-volumes.ts). */
+  majorDataVolume: (tenant: string, major: string) => `${tenant}-pgdata-pg${major}`,
+  /** The one-off step that fills a new major's volume from the running database (components/postgres-upgrade.ts). */
+  databaseUpgrade: (tenant: string, major: string) => `${tenant}-postgres-upgrade-pg${major}`,
   databasePassword: (tenant: string) => `${tenant}-postgres-password`,
   databaseContainer: (tenant: string) => `${tenant}-postgres`,
   databaseImage: (tenant: string) => `${tenant}-postgres-image`,
@@ -55,6 +59,8 @@ export const dockerNames = {
   backupContainer: (stack: string, tenant: string) => `platform-${stack}-${tenant}-backup`,
   /** A restore's new data volume (`npm run db -- restore`): never the live one. */
   restoredDataVolume: (stack: string, tenant: string, major: string, n: number) => `platform-${stack}-${tenant}-pgdata-pg${major}-r${n}`,
+  /** The throw-away Postgres of the new major that an upgrade restores into: a fixed name, so a leftover is removed first. */
+  upgradeContainer: (stack: string, tenant: string, major: string) => `platform-${stack}-${tenant}-upgrade-pg${major}`,
   /** One Traefik per host and stack, in the network namespace of the edge's pause container (below). */
   edgeContainer: (stack: string) => `platform-${stack}-traefik`,
   /** Holds the edge's network namespace; tenants attach their ingress networks to it by this name. */

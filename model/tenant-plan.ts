@@ -4,7 +4,8 @@ import type { PathSegment } from "./diagnostics";
 import { isPinned, parseImageRef } from "./image-ref";
 import { generatedHost } from "./naming";
 import { CACHE_VARIABLES, isPlatformVariable, variablesFor, type PlatformVariable } from "./platform-env";
-import type { HealthcheckSpec, ServiceSpec, TenantFile } from "./tenant-schema";
+import type { DatabaseVolumes } from "./database-volumes";
+import type { HealthcheckSpec, OldVolumeStep, ServiceSpec, TenantFile } from "./tenant-schema";
 import { checkAccessSecrets, planRedirects, routeTraffic, serviceTraffic, type RedirectPlan, type RouteTraffic, type ServiceTraffic } from "./traffic-plan";
 import { durationToDockerString, parseDurationMs } from "./units";
 
@@ -79,6 +80,13 @@ export interface DatabasePlan {
   restore?: number;
   /** Scheduled dumps; absent on a preview (its data goes with it). */
   backups?: BackupPlan;
+  /** Previous majors' volumes being removed (`database.postgres.oldVolumes`). */
+  oldVolumes?: Record<string, OldVolumeStep>;
+  /**
+   * The data volumes across majors, from what the stack remembers deploying (model/database-volumes.ts, set by
+   * index.ts); absent: one volume, named after `major` (freshVolumes).
+   */
+  volumes?: DatabaseVolumes;
 }
 
 export interface BackupPlan {
@@ -151,6 +159,12 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
 
   const postgres = tenant.database?.postgres;
   const redis = tenant.cache?.redis;
+  const runningMajor = postgres?.version.split(".")[0];
+  if (runningMajor !== undefined && postgres?.oldVolumes?.[runningMajor] !== undefined)
+    report(
+      ["database", "postgres", "oldVolumes", runningMajor],
+      `Postgres ${runningMajor} is the version this tenant runs (database.postgres.version); only a previous major's volume can be removed`,
+    );
   return {
     name: tenant.name,
     file,
@@ -165,6 +179,7 @@ export function planTenant(tenant: StackScopedTenant, file: string, stack: Stack
       image: localImage(stack, versionedImage(stack.images.postgres, postgres.version)),
       resources: sized(resolveResources(postgres.resources, stack.defaults.databaseResources), stack, PREVIEW_LIMITS.database),
       ...(postgres.restore !== undefined ? { restore: postgres.restore } : {}),
+      ...(postgres.oldVolumes && Object.keys(postgres.oldVolumes).length > 0 ? { oldVolumes: postgres.oldVolumes } : {}),
       ...(stack.preview ? {} : { backups: backupPlan(tenant.database?.backups, stack, postgres.version, tenant.name) }),
     },
     cache: redis && {

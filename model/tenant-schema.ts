@@ -282,6 +282,10 @@ function notAPlatformVariable(input: unknown): string {
   return `${shown} is not a variable the platform sets (${hint ? `did you mean "${hint}"? ` : ""}allowed: ${PLATFORM_VARIABLES.join(", ")})`;
 }
 
+/** The two steps that remove an old major's data volume (`database.postgres.oldVolumes`), in order. */
+export const OLD_VOLUME_STEPS = ["retiring", "removed"] as const;
+export type OldVolumeStep = (typeof OLD_VOLUME_STEPS)[number];
+
 const versionSchema = (example: string) =>
   z.string().regex(/^[0-9]+(\.[0-9]+)?$/, { error: (i) => `"${String(i.input)}" is not a version like "${example}" (quote it)` });
 
@@ -299,7 +303,9 @@ export const backupPolicySchema = {
 
 export const databaseSchema = z.strictObject({
   postgres: z.strictObject({
-    version: versionSchema("16").describe("Postgres major version; changing it on existing data needs the manual upgrade path"),
+    version: versionSchema("16").describe(
+      "Postgres version; changing the major version upgrades the data in the deployment (dump, new volume platform-<stack>-<tenant>-pgdata-pg<major>, restore, switch; the old volume stays declared and retained), and setting it back re-attaches a retained volume (docs/decommission.md)",
+    ),
     resources: resourcesSchema.optional(),
     restore: z
       .number()
@@ -307,6 +313,15 @@ export const databaseSchema = z.strictObject({
       .min(1)
       .optional()
       .describe("Run on the volume `npm run db -- restore` made, platform-<stack>-<tenant>-pgdata-pg<major>-r<n>; the previous volume stays declared and retained"),
+    oldVolumes: z
+      .record(
+        z.string().regex(/^[0-9]+$/, { error: (i) => `"${String(i.input)}" is not a Postgres major version like "15" (quote it)` }),
+        z.enum(OLD_VOLUME_STEPS, { error: (i) => `"${String(i.input)}" is not one of ${OLD_VOLUME_STEPS.join(", ")}` }),
+      )
+      .optional()
+      .describe(
+        "Removes a previous major's retained data volume in two pull requests, like decommissioning: `\"15\": retiring` lifts its protection (it stays declared), then `\"15\": removed` stops declaring it (it stays on the host for `docker volume rm`)",
+      ),
   }),
   backups: z
     .strictObject(backupPolicySchema)

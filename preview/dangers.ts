@@ -1,6 +1,6 @@
 import type { ResourceChange } from "./changes";
 import type { ResourceState } from "./digest";
-import { DOCS, PRE_REPLACE_DUMP, TYPES, VOLUME_MAJOR } from "./platform";
+import { DOCS, PRE_REPLACE_DUMP, TYPES, UPGRADE_STEP, VOLUME_MAJOR } from "./platform";
 
 export type DangerKind = "database-volume" | "database-container" | "edge" | "tenant-removed" | "postgres-major";
 
@@ -23,6 +23,15 @@ export interface DangerOptions {
  */
 export const EDGE_REPLACEMENT_OUTAGE = { duration: "about 3 s (up to 5 s on a busy host)", measuredWith: "100 tenants" } as const;
 const EDGE_FIGURES = "bench/REAL-ENGINE.md";
+
+/**
+ * How long a Postgres major upgrade keeps a tenant's writes blocked and its database down, as measured by the
+ * upgrade e2e (test/e2e/upgrade.e2e.ts; bench/REAL-ENGINE.md, "Postgres major upgrade downtime"): update both together.
+ */
+export const POSTGRES_UPGRADE_DOWNTIME = {
+  writesBlocked: "about 9 s for a small database (measured with 20 000 rows), longer as the dump and the restore grow with its size",
+  switch: "about 2 s",
+} as const;
 
 const under = (change: ResourceChange, component: string) => change.typeChain.slice(0, -1).includes(component);
 const ownerName = (change: ResourceChange) =>
@@ -93,8 +102,8 @@ export function detectDangers(changes: readonly ResourceChange[], options: Dange
     }
 
     if (change.kind === "replace" && under(change, TYPES.postgres) && (change.type === TYPES.remoteImage || change.type === TYPES.container)) {
-      const from = imageMajor(change.old);
-      const to = imageMajor(change.new);
+      const from = imageMajor(change.old) ?? VOLUME_MAJOR.exec(mountedVolume(change.old) ?? "")?.[1];
+      const to = imageMajor(change.new) ?? VOLUME_MAJOR.exec(mountedVolume(change.new) ?? "")?.[1];
       if (from && to && from !== to && !majorChanges.has(tenant)) majorChanges.set(tenant, { from, to });
     }
 
@@ -112,13 +121,8 @@ export function detectDangers(changes: readonly ResourceChange[], options: Dange
     }
   }
 
-  for (const [tenant, { from, to }] of majorChanges) {
-    dangers.push({
-      kind: "postgres-major",
-      subject: tenant,
-      message: `**Postgres major version change for tenant ${code(tenant)}: ${from} → ${to}.** Data is not upgraded in place: follow [the major-version upgrade](${options.docsBase}${DOCS.majorUpgrade}) (dump, new volume, restore).`,
-    });
-  }
+  for (const [tenant, { from, to }] of majorChanges)
+    dangers.push({ kind: "postgres-major", subject: tenant, message: majorChangeMessage(tenant, from, to, changes, options) });
   // The engine runs steps concurrently, so its order varies between runs: sort, so a re-posted comment only changes
   // when the plan does.
   return dangers.sort((a, b) => DANGER_ORDER.indexOf(a.kind) - DANGER_ORDER.indexOf(b.kind) || a.subject.localeCompare(b.subject));
@@ -139,4 +143,43 @@ function preReplaceDump(container: ResourceChange, changes: readonly ResourceCha
   return dump
     ? `A dump ${code(`${id}.dump`)} is taken first into ${volume}; a failed dump stops the deployment before the replace (restore: ${code(`npm run db -- restore ${ownerName(container)} --at ${id}`)}).`
     : "**No dump is taken first** (this stack keeps no backups of it).";
+}
+
+/** The tenant's database container's volume before and after (`mounts[0].source`), where the preview knows it. */
+function mountedVolume(state: ResourceState | undefined): string | undefined {
+  const mounts = state?.inputs?.["mounts"];
+  const source = Array.isArray(mounts) ? (mounts[0] as { source?: unknown } | undefined)?.source : undefined;
+  return typeof source === "string" && VOLUME_MAJOR.test(source) ? source : undefined;
+}
+
+/**
+ * What a change of major does, from the steps the program planned (model/database-volumes.ts): an upgrade has its
+ * data step; a change back to a retained volume (down, or up again) has none and loses what was written since; with
+ * neither, the stack has no record of the volumes yet and the volume is replaced (the database-volume danger).
+ */
+function majorChangeMessage(tenant: string, from: string, to: string, changes: readonly ResourceChange[], options: DangerOptions): string {
+  const ofTenant = changes.filter((c) => ownerName(c) === tenant && under(c, TYPES.postgres));
+  const container = ofTenant.find((c) => c.type === TYPES.container && c.kind === "replace");
+  const oldVolume = mountedVolume(container?.old);
+  const created = ofTenant.find((c) => c.type === TYPES.volume && c.kind === "create" && volumeMajor(c.new) === to);
+  const newVolume = dockerName(created?.new) ?? mountedVolume(container?.new);
+  const vol = (name: string | undefined, major: string) => (name ? code(name) : `the volume of Postgres ${major}`);
+  const guide = `[the major-version upgrade](${options.docsBase}${DOCS.majorUpgrade})`;
+  const upgrade = ofTenant.find((c) => c.type === TYPES.command && c.kind === "create" && UPGRADE_STEP.exec(c.name)?.[1] === to);
+  if (upgrade)
+    return [
+      `**Postgres major upgrade for tenant ${code(tenant)}: ${from} → ${to}**, in this order (${guide}):`,
+      `(1) writes to Postgres ${from} are blocked (reads go on) and a dump \`<time>-upgrade-pg${from}-to-pg${to}\` is taken into the tenant's backups volume;`,
+      `(2) the new volume ${vol(newVolume, to)} is created and (3) a throw-away Postgres ${to} restores the dump into it, every table's row count compared with ${from}'s;`,
+      `(4) the database container switches to it: the database is down until Postgres ${to} is healthy;`,
+      `(5) the old volume ${vol(oldVolume, from)} stays declared, retained and protected: setting the version back to ${from} re-attaches it, with the data as of this upgrade.`,
+      `Expected downtime: writes are blocked ${POSTGRES_UPGRADE_DOWNTIME.writesBlocked}; reads only while the container switches, ${POSTGRES_UPGRADE_DOWNTIME.switch} (see [${EDGE_FIGURES}](${options.docsBase}${DOCS.upgradeFigures})).`,
+      `A failure at any step stops the deployment with Postgres ${from} serving as before.`,
+    ].join(" ");
+  const reattach = container && !changes.some((c) => c.type === TYPES.volume && ownerName(c) === tenant && c.kind === "replace");
+  if (reattach && Number(to) < Number(from))
+    return `**Postgres major version decrease for tenant ${code(tenant)}: ${from} → ${to}.** The database goes back to the retained volume ${vol(mountedVolume(container.new), to)}, with its data as it was when Postgres ${to} last ran: everything written on ${from} since is not carried over (it stays in ${vol(oldVolume, from)}, retained). See ${guide}.`;
+  if (reattach)
+    return `**Postgres ${from} → ${to} for tenant ${code(tenant)} re-attaches the retained volume ${vol(mountedVolume(container.new), to)}**, with its data as it was when Postgres ${to} last ran: everything written on ${from} since is not carried over (it stays in ${vol(oldVolume, from)}). To upgrade the current data instead, remove the old ${to} volume first (${guide}).`;
+  return `**Postgres major version change for tenant ${code(tenant)}: ${from} → ${to}.** The stack has no record of this tenant's volumes yet (its first deployment by this version of the platform), so this is not an upgrade: the data volume is replaced. Deploy once without the version change, then change it: see ${guide}.`;
 }

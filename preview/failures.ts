@@ -37,7 +37,8 @@ function explain(d: PreviewDiagnostic, raw: string, ownerOf: (urn: string) => Ow
   }
   if (what && PROTECTED_REPLACE.test(raw)) {
     return { message: `Pulumi refused to replace ${what} because it is protected: a new volume would start Postgres empty. A Postgres `
-      + `major version change does this. Fix: follow [the major-version upgrade](${docsBase}${DOCS.majorUpgrade}) (dump, new volume, restore).` };
+      + `major version change does this when the stack has no record of the tenant's volumes yet (its first deployment by this `
+      + `version of the platform). Fix: deploy once without the version change, then change it, as [the major-version upgrade](${docsBase}${DOCS.majorUpgrade}) says.` };
   }
   const text = raw.replace(/^error: /, "");
   if (INVALID_FILES.test(raw)) {

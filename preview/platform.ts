@@ -18,10 +18,14 @@ export const TENANT_LABEL = LABEL.tenant;
 /** Database volumes are named `platform-<stack>-<tenant>-pgdata-pg<major>`. */
 export const VOLUME_MAJOR = /-pg(\d+)$/;
 
+/** A Postgres major upgrade's data step, `<tenant>-postgres-upgrade-pg<major>` (components/postgres-upgrade.ts). */
+export const UPGRADE_STEP = new RegExp(`${resourceNames.databaseUpgrade("", "")}(\\d+)$`);
+
 /** The dump before a database container's replace: `<tenant>-postgres` + suffix (components/postgres.ts), its reason. */
 export const PRE_REPLACE_DUMP = { suffix: "-pre-replace-dump", reason: "pre-replace" } as const;
 
 export const DOCS = {
   decommission: "docs/decommission.md",
   majorUpgrade: "docs/decommission.md#postgres-major-version-upgrade",
+  upgradeFigures: "bench/REAL-ENGINE.md#postgres-major-upgrade-downtime",
 } as const;

@@ -93,7 +93,15 @@ function secretsNamedIn(tenantsDir: string): Record<string, Record<string, strin
   return secrets;
 }
 
-export async function runProgram(stack: string, config: Record<string, unknown> = fixtureConfig(stack)): Promise<ProgramRun> {
+/**
+ * `previousOutputs`: what the stack's previous deployment exported, as the program reads it back through a
+ * StackReference to itself (stacks/deployed-databases.ts); none by default, like a first deployment.
+ */
+export async function runProgram(
+  stack: string,
+  config: Record<string, unknown> = fixtureConfig(stack),
+  previousOutputs: Record<string, unknown> = {},
+): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
   pulumi.runtime.setMocks(
     {
@@ -102,6 +110,7 @@ export async function runProgram(stack: string, config: Record<string, unknown> 
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") state.result = `generated-password-${args.name}`;
         if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.inputs.name as string}`;
+        if (args.type === "pulumi:pulumi:StackReference") Object.assign(state, { outputs: previousOutputs, secretOutputNames: [] });
         return { id: `${args.name}-id`, state };
       },
       call(args) {
@@ -111,6 +120,7 @@ export async function runProgram(stack: string, config: Record<string, unknown> 
     "platform",
     stack,
     true,
+    "organization",
   );
   const plain = Object.fromEntries(
     Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
@@ -135,7 +145,9 @@ async function resolveOutputs(program: Record<string, unknown>): Promise<Record<
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) {
     if (key === "default" || key === "__esModule") continue;
-    const output: pulumi.Output<unknown> = pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown>;
+    // A promise the program fails to keep (a problem found once the stack's own outputs are read) is the run's error.
+    const settled: unknown = value instanceof Promise ? await value : value;
+    const output: pulumi.Output<unknown> = pulumi.output(settled as pulumi.Input<unknown>) as pulumi.Output<unknown>;
     out[key] = await new Promise<unknown>((resolve) => output.apply((resolved: unknown) => resolve(resolved)));
   }
   return out;
