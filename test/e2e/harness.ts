@@ -199,10 +199,17 @@ function onLocalNetwork(ip: string): boolean {
   });
 }
 
-/** An HTTP GET from inside a container; the status line or the client's error. */
-export function httpFrom(from: string, url: string): { ok: boolean; output: string } {
-  const result = docker(["exec", from, "wget", "-q", "-T", "3", "-O", "-", url]);
-  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}`.slice(0, 300) };
+/**
+ * An HTTP GET from inside a container (busybox wget, as in the demo app): `ok` for a 2xx, the status of any answer,
+ * and the output or the client's error. Bounded by coreutils' `timeout`: busybox 1.35's own `-T` crashes wget
+ * (exit 139) before it sends anything, which made every such request look refused.
+ */
+export function httpFrom(from: string, url: string, headers: Record<string, string> = {}): { ok: boolean; status?: number; output: string } {
+  const headerArgs = Object.entries(headers).flatMap(([name, value]) => ["--header", `${name}: ${value}`]);
+  const result = docker(["exec", from, "timeout", "5", "wget", "-S", "-q", "-O", "-", ...headerArgs, url]);
+  // -S prints the response headers on stderr, the body goes to stdout.
+  const status = [...result.stderr.matchAll(/^\s*HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1])).pop();
+  return { ok: result.status === 0, ...(status !== undefined ? { status } : {}), output: `${result.stdout}${result.stderr}`.slice(0, 300) };
 }
 
 export function addTenant(world: World, file: string, text: string): void {

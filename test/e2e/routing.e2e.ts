@@ -23,7 +23,8 @@ const hosts = {
   private: `${TENANT}-private.dev.localhost`,
 };
 
-const TENANT_FILE = `# e2e (issue 14): sticky 2-replica web with compression (default), a custom host and its www. redirect,
+/** The tenant file; `access` adds a service-level access key to `web` or `limited` (the allow-list step). */
+const tenantFile = (access: { web?: string; limited?: string } = {}) => `# e2e (issue 14): sticky 2-replica web with compression (default), a custom host and its www. redirect,
 # a rate-limited service and a basic-auth one with a request body limit.
 name: ${TENANT}
 services:
@@ -31,7 +32,7 @@ services:
     image: ${IMAGES.v1}
     port: 8080
     replicas: 2
-    sticky: true
+    sticky: true${access.web ? `\n    access: ${access.web}` : ""}
     routes:
       - host: ${CUSTOM_HOST}
         environments: [${STACK}]
@@ -39,7 +40,7 @@ services:
   limited:
     image: ${IMAGES.v1}
     port: 8080
-    rateLimit: { average: 10, burst: 10 }
+    rateLimit: { average: 10, burst: 10 }${access.limited ? `\n    access: ${access.limited}` : ""}
     routes: []
     healthcheck: { path: /health, interval: 1s, timeout: 2s, retries: 3, startPeriod: 30s }
   private:
@@ -58,10 +59,21 @@ redirects:
 useWorld((created) => {
   world = created;
   for (const file of ["alpha.yaml", "beta.yaml"]) rmSync(path.join(world.tenantsDir, file), { force: true });
-  addTenant(world, `${TENANT}.yaml`, TENANT_FILE);
+  addTenant(world, `${TENANT}.yaml`, tenantFile());
   const set = pulumi(world, ["config", "set", "--secret", "--path", `platform:secrets.${TENANT}.LOGIN`, `${LOGIN.user}:${LOGIN.password}`]);
   expectOk(set, "pulumi config set --secret");
-});
+}, { beforeDestroy: () => void docker(["rm", "-f", PROBE]) });
+
+/** A client of our own on the tenant's ingress network (the allow-list step): kept across that step's `up`. */
+const PROBE = `platform-${STACK}-${TENANT}-e2e-probe`;
+const ingressNetwork = `platform-${STACK}-${TENANT}-ingress-local`;
+
+/** The status of a request from inside `from` to Traefik's address on the tenant's ingress network. */
+function statusFrom(from: string, edgeIp: string, host: string, headers: Record<string, string> = {}): number {
+  const answer = httpFrom(from, `http://${edgeIp}/`, { Host: host, ...headers });
+  if (answer.status === undefined) throw new Error(`no HTTP answer from ${edgeIp} for ${host} inside ${from}: ${answer.output}`);
+  return answer.status;
+}
 
 interface Answer {
   status: number;
@@ -212,6 +224,7 @@ describe("routing features on a real Docker engine (issue 14)", () => {
     expect(edgeIp, JSON.stringify(edgeIps)).toBeDefined();
     // The probe works: the routed entrypoint is reachable on that address.
     expect(canConnect(tenantContainer, edgeIp!, 80), `${TENANT} -> Traefik :80`).toBe(true);
+    expect(statusFrom(tenantContainer, edgeIp!, hosts.web), `${TENANT} -> Traefik :80 with web's host`).toBe(200);
     for (const port of [8082, 8080]) {
       const answer = httpFrom(tenantContainer, `http://${edgeIp}:${port}/metrics`);
       expect(answer.ok, `${TENANT} -> Traefik :${port}/metrics: ${answer.output}`).toBe(false);
@@ -223,6 +236,50 @@ describe("routing features on a real Docker engine (issue 14)", () => {
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(entries.filter((e) => e.RequestHost === hosts.limited && e.DownstreamStatus === 429).length).toBeGreaterThan(0);
     expect(entries.every((e) => typeof e.ClientHost === "string" && typeof e.Duration === "number")).toBe(true);
+  });
+});
+
+describe("IP allow-lists on a real Docker engine (issue 14)", () => {
+  // Who the client is, as Traefik sees it (the connection's source; X-Forwarded-For is not trusted): a request from
+  // the host's loopback to the published port goes through docker-proxy, which connects from the edge network's
+  // gateway, so every loopback client is that one address; a container on a tenant's ingress network that reaches
+  // Traefik's address there keeps its own address. On a server, the published port's DNAT keeps an outside client's
+  // address (what an allow-list of office ranges relies on); this engine has no outside client to show it with.
+  it("the stack's list (platform:access) guards every tenant router and a tenant's list narrows it, never widens it", async () => {
+    const gateway = docker(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", `platform-${STACK}-edge`]).stdout;
+    expect(gateway, "the edge network's gateway").toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const probe = docker(["run", "-d", "--name", PROBE, "--network", ingressNetwork, "platform-local/demo-app:1"]);
+    expect(probe.status, probe.stderr).toBe(0);
+    try {
+      const probeIp = addresses(PROBE)[ingressNetwork]!;
+      // The stack admits the host's loopback and the probe; `web` asks for everyone, `limited` for the probe only.
+      expectOk(pulumi(world, ["config", "set", "--path", "platform:access.ipAllowList[0]", `${gateway}/32`]), "pulumi config set platform:access");
+      expectOk(pulumi(world, ["config", "set", "--path", "platform:access.ipAllowList[1]", `${probeIp}/32`]), "pulumi config set platform:access");
+      addTenant(world, `${TENANT}.yaml`, tenantFile({ web: "{ ipAllowList: [0.0.0.0/0] }", limited: `{ ipAllowList: [${probeIp}/32] }` }));
+      expectOk(up(world), "pulumi up with allow-lists");
+
+      const edgeIp = addresses(edgePauseContainer())[ingressNetwork]!;
+      // A tenant container: on the same network as the probe, but in neither list (its address is new after the up).
+      const outsider = containers({ tenant: TENANT, service: "private" })[0]!;
+      const outsiderIp = addresses(outsider)[ingressNetwork]!;
+      expect([gateway, probeIp]).not.toContain(outsiderIp);
+
+      // The host's loopback (the gateway) and the probe are in the stack's list: web answers both.
+      expect((await request(hosts.web, "/")).status).toBe(200);
+      expect(statusFrom(PROBE, edgeIp, hosts.web)).toBe(200);
+      // Every router of the tenant refuses a source outside the stack's list, web's 0.0.0.0/0 and the redirect included.
+      for (const host of [hosts.web, CUSTOM_HOST, `www.${CUSTOM_HOST}`, hosts.limited, hosts.private]) expect(statusFrom(outsider, edgeIp, host), `${host} from ${outsiderIp}`).toBe(403);
+      const refused = await request(hosts.limited, "/");
+      // limited's own list narrows the stack's: the host's loopback is refused, the probe admitted, and a forged
+      // X-Forwarded-For naming the probe changes nothing.
+      expect(refused.status).toBe(403);
+      expect(refused.headers["x-content-type-options"], "a refusal keeps the security headers").toBe("nosniff");
+      expect((await request(hosts.limited, "/", { "x-forwarded-for": probeIp })).status).toBe(403);
+      expect(statusFrom(PROBE, edgeIp, hosts.limited)).toBe(200);
+      expect(statusFrom(outsider, edgeIp, hosts.limited, { "X-Forwarded-For": probeIp })).toBe(403);
+    } finally {
+      docker(["rm", "-f", PROBE]);
+    }
   });
 });
 
