@@ -1,8 +1,9 @@
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  containers, docker, expectOk, get, IMAGES, pulumi, pulumiAsync, requestLoop, tenantHost, up, type World,
+  containers, docker, expectOk, get, IMAGES, pulumi, pulumiAsync, REPO, requestLoop, STACK, tenantHost, up, type World,
 } from "./harness";
 import { useWorld } from "./world-hooks";
 
@@ -39,6 +40,14 @@ const write = (image: string, release: string) => writeFileSync(path.join(world.
 const releaseContainers = () => docker(["ps", "-aq", "--filter", "label=platform.stack=e2e", "--filter", "label=platform.release=web"]).stdout;
 const ids = () => containers({ tenant: TENANT, service: "web" }).map((name) => docker(["inspect", "-f", "{{.Id}}", name]).stdout);
 
+/** The tenant's backup runs as `npm run db -- list` reports them. */
+function backupRuns(): { id: string; result: string; reason: string; present: boolean; sizeBytes: number }[] {
+  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/db.ts"), "list", TENANT, "--stack", STACK, "--cwd", world.dir, "--json"], { encoding: "utf8" });
+  expect(run.status, run.stdout + run.stderr).toBe(0);
+  return (JSON.parse(run.stdout) as { backups: ReturnType<typeof backupRuns> }).backups;
+}
+const preReleaseDumps = () => backupRuns().filter((r) => r.reason === "pre-release-web");
+
 /** Runs `pulumi up` while requests go to /db/release through the edge; both results. */
 async function upUnderLoad() {
   const run = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
@@ -54,6 +63,9 @@ describe("release tasks on a real engine", () => {
     expect(answer.status, answer.body).toBe(200);
     expect(JSON.parse(answer.body)).toEqual({ version: "1", migrated: true });
     expect(releaseContainers()).toBe("");
+    // A dump was taken just before it, through the tenant's backup container.
+    expect(preReleaseDumps()).toEqual([expect.objectContaining({ result: "ok", present: true })]);
+    expect(preReleaseDumps()[0]!.id).toMatch(/^[0-9]{8}T[0-9]{6}Z-pre-release-web$/);
   });
 
   it("a failing release task stops the rollout: the old version keeps serving, the error names tenant, service and output", async () => {
@@ -78,6 +90,25 @@ describe("release tasks on a real engine", () => {
     expect(state.stdout).not.toContain(password!);
   });
 
+  it("a dump that cannot be taken stops the release before it runs: the error names tenant, service and step", async () => {
+    const before = ids();
+    const dumps = preReleaseDumps().length;
+    const backup = `platform-${STACK}-${TENANT}-backup`;
+    expect(docker(["stop", backup]).status).toBe(0);
+    try {
+      write(IMAGES.v2, "migrate");
+      const run = up(world);
+      const output = `${run.stdout}\n${run.stderr}`;
+      expect(run.status, output.slice(-3000)).not.toBe(0);
+      expect(output).toContain('tenant rel, service web: the dump before the release task failed (step "dump pre-release-web"');
+      expect(ids()).toEqual(before);
+      expect(JSON.parse((await get(tenantHost(TENANT), "/db/release")).body)).toEqual({ version: "1", migrated: true });
+    } finally {
+      expect(docker(["start", backup]).status).toBe(0);
+    }
+    expect(preReleaseDumps().length).toBe(dumps);
+  });
+
   it("a succeeding release task has migrated before the new version takes traffic, and does not run again unchanged", async () => {
     write(IMAGES.v2, "migrate");
     const { run, load } = await upUnderLoad();
@@ -86,6 +117,10 @@ describe("release tasks on a real engine", () => {
     expect(load.bodies).toContain(JSON.stringify({ migrated: true, version: "2" }));
     expect(JSON.parse((await get(tenantHost(TENANT), "/db/release")).body)).toEqual({ version: "2", migrated: true });
     expect(releaseContainers()).toBe("");
+    // One dump before each run of the task (the first, the failing one, this one); retention keeps each day's newest.
+    const dumps = preReleaseDumps();
+    expect(dumps.map((d) => d.result)).toEqual(["ok", "ok", "ok"]);
+    expect(dumps.map((d) => d.present)).toEqual([false, false, true]);
 
     const preview = pulumi(world, ["preview", "--json"]);
     expectOk(preview, "pulumi preview");
