@@ -208,6 +208,17 @@ export const stackConfigSchema = z.strictObject(stackConfigKeys).superRefine((co
         message: `secret "${name}" ${problem ?? "is not set"}; run: pulumi config set --secret --path 'secrets.platform.${name}' '<user>:<password>'`,
       });
   });
+  // Every port the stack publishes on a host, so a monitoring port that collides fails here rather than at deploy.
+  if (config.monitoring?.enabled) {
+    const monitoringPort = config.monitoring.port ?? 9090;
+    const taken: [string, number | undefined][] = [
+      ["edge.httpPort", config.edge?.httpPort ?? 80],
+      ["edge.httpsPort", (config.tls ?? "acme") === "none" ? undefined : (config.edge?.httpsPort ?? 443)],
+      ["edge.dashboard.port", config.edge?.dashboard?.enabled ? (config.edge.dashboard.port ?? 8080) : undefined],
+    ];
+    const clash = taken.find(([, p]) => p === monitoringPort);
+    if (clash) ctx.addIssue({ code: "custom", path: ["monitoring", "port"], message: `${monitoringPort} is already platform:${clash[0]}; pick another port` });
+  }
   if ((config.tls ?? "acme") === "acme" && config.acme === undefined)
     ctx.addIssue({ code: "custom", path: ["acme"], message: "is required when tls is acme: set email, ca (staging|production) and challenge (http|tls)" });
 });

@@ -3,9 +3,11 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { dynamicConfig, traefikArguments } from "../components/edge";
+import { imagesOf } from "../devstack/plan";
 import { alertRules, blackboxConfig, PROBE_VALID_STATUS, probeModule } from "../model/monitoring";
 import { resolveStack } from "../stacks/definition";
-import { EXAMPLE_TENANTS, fixtureConfig, labelsOf, ofType, runProgram, TYPES, type ProgramRun, type RecordedResource } from "./program-harness";
+import { loadStackFromFile } from "../stacks/load-from-files";
+import { EXAMPLE_TENANTS, fixtureConfig, PROJECT_ROOT, labelsOf, ofType, runProgram, TYPES, type ProgramRun, type RecordedResource } from "./program-harness";
 import { tempDirs } from "./temp-dirs";
 
 // The optional monitoring stack (issue 14): off by default; on, one Prometheus, blackbox and node exporter per host
@@ -128,6 +130,19 @@ describe("monitoring on (production: two hosts)", () => {
   });
 });
 
+describe("the dev stack (Pulumi.dev.yaml)", () => {
+  it("names the local Debian builds, keeps monitoring off, and npm run dev asks for those images only once it is on", () => {
+    const loaded = loadStackFromFile(PROJECT_ROOT, "dev");
+    expect(loaded.diagnostics).toEqual([]);
+    const dev = loaded.stack!;
+    expect(dev.monitoring.enabled).toBe(false);
+    expect(Object.values(dev.monitoring.images)).toEqual(["platform-local/prometheus:2.42", "platform-local/blackbox-exporter:0.23", "platform-local/node-exporter:1.5"]);
+    expect(imagesOf({ stack: dev, plans: [] })).not.toContain("platform-local/prometheus:2.42");
+    const on = { ...dev, monitoring: { ...dev.monitoring, enabled: true } };
+    expect(imagesOf({ stack: on, plans: [] })).toEqual(expect.arrayContaining(Object.values(dev.monitoring.images)));
+  });
+});
+
 describe("monitoring configuration pieces", () => {
   it("the stack key is validated and defaults to off with pinned images", () => {
     const base = { domain: "example.com", hosts: { a: { url: "unix:///var/run/docker.sock" } }, tls: "none" };
@@ -139,6 +154,15 @@ describe("monitoring configuration pieces", () => {
     expect(bad.diagnostics.map((d) => `${d.path}: ${d.message}`)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^platform:monitoring\.retention: "two weeks" is not a duration like 15d/), expect.stringMatching(/^platform:monitoring\.colour: unknown key/)]),
     );
+  });
+
+  it("a monitoring port the edge already publishes is refused at validation, not at deploy", () => {
+    const values = { domain: "example.com", hosts: { a: { url: "unix:///var/run/docker.sock" } }, tls: "none", edge: { dashboard: { enabled: true, port: 8081 } } };
+    const at = { name: "staging", file: "Pulumi.staging.yaml", locate: () => ({ line: 3, column: 5 }) };
+    const clash = resolveStack({ ...at, values: { ...values, monitoring: { enabled: true, port: 8081 } } });
+    expect(clash.diagnostics.map((d) => `${d.path}: ${d.message}`)).toEqual(["platform:monitoring.port: 8081 is already platform:edge.dashboard.port; pick another port"]);
+    expect(resolveStack({ ...at, values: { ...values, monitoring: { enabled: false, port: 8081 } } }).diagnostics).toEqual([]);
+    expect(resolveStack({ ...at, values: { ...values, monitoring: { enabled: true, port: 9100 } } }).diagnostics).toEqual([]);
   });
 
   it("Traefik's metrics router lets only the monitoring subnets in; without them there is none", () => {
