@@ -29,6 +29,7 @@ const plans = validation.plans[stack.name] ?? [];
 // model -> components: one Docker provider and one Traefik per host, then each tenant on its hosts. A preview
 // declares no edge: its base stack's Traefik routes it (ports 80/443 are taken).
 const hosts: Record<string, TenantHost> = {};
+const monitoring: Record<string, Monitoring> = {};
 for (const host of Object.values(stack.hosts)) {
   const { provider } = new Host(resourceNames.host(host.name), {
     host,
@@ -46,7 +47,7 @@ for (const host of Object.values(stack.hosts)) {
   hosts[host.name] = { provider, url: host.url, edge, healthcheckStartInterval: host.healthcheckStartInterval };
   // Optional (platform:monitoring): Prometheus and its exporters beside the edge; its config lists this host's routes.
   if (edge instanceof Edge && edge.monitoring)
-    new Monitoring(`monitoring-${host.name}`, {
+    monitoring[host.name] = new Monitoring(`monitoring-${host.name}`, {
       stack,
       hostName: host.name,
       provider,
@@ -87,7 +88,10 @@ export const preview = stack.preview && {
   ...(stack.preview.app ? { app: stack.preview.app } : {}),
 };
 export const edges = Object.fromEntries(
-  Object.entries(hosts).map(([name, host]) => [name, { dockerHost: host.url, container: host.edge.containerName }]),
+  Object.entries(hosts).map(([name, host]) => [
+    name,
+    { dockerHost: host.url, container: host.edge.containerName, ...(monitoring[name] ? { monitoring: monitoring[name].containers } : {}) },
+  ]),
 );
 
 /** Files that cannot be read come back with a problem the validator reports; only an unlistable directory stops here. */

@@ -45,6 +45,8 @@ const LIMITS = {
  */
 export class Monitoring extends pulumi.ComponentResource {
   readonly prometheusName: string;
+  /** Container names by role, for the stack's outputs (`npm run status` shows them with the edge). */
+  readonly containers: Record<string, string>;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super(MONITORING_COMPONENT_TYPE, name, {}, opts);
@@ -123,6 +125,11 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       { parent: this, provider, deleteBeforeReplace: true, dependsOn: [blackbox, nodeExporter, ...args.dependsOn] },
     );
-    this.registerOutputs({ prometheus: this.prometheusName });
+    this.containers = {
+      prometheus: this.prometheusName,
+      blackbox: monitoringNames.blackbox(stack.name),
+      "node-exporter": monitoringNames.nodeExporter(stack.name),
+    };
+    this.registerOutputs({ containers: this.containers });
   }
 }

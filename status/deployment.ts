@@ -17,7 +17,13 @@ const tenantSchema = z.object({
 });
 const deploymentSchema = z.object({
   tenants: z.record(z.string(), tenantSchema).default({}),
-  edges: z.record(z.string(), z.object({ dockerHost: z.string(), container: z.string() })).default({}),
+  edges: z
+    .record(
+      z.string(),
+      // `monitoring`: the monitoring stack's containers on that host (docs/monitoring.md), by role; absent when off.
+      z.object({ dockerHost: z.string(), container: z.string(), monitoring: z.record(z.string(), z.string()).default({}) }),
+    )
+    .default({}),
 });
 
 export type Deployment = z.infer<typeof deploymentSchema>;

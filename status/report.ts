@@ -54,6 +54,8 @@ export interface EdgeStatus {
   dockerHost: string;
   healthy: boolean;
   services: { traefik: ServiceStatus; pause: ServiceStatus };
+  /** The optional monitoring stack's containers on the host, by role (prometheus, blackbox, node-exporter). */
+  monitoring: Record<string, ServiceStatus>;
 }
 
 export interface HostStatus {
@@ -95,6 +97,7 @@ export function namesExpected(stack: string, deployment: Deployment): Record<str
   for (const [host, edge] of Object.entries(deployment.edges)) {
     add(host, edge.container);
     add(host, dockerNames.edgePause(stack));
+    for (const name of Object.values(edge.monitoring)) add(host, name);
   }
   for (const [tenant, deployed] of Object.entries(deployment.tenants)) {
     add(deployed.homeHost, databaseContainerName(stack, tenant, deployed));
@@ -149,7 +152,11 @@ export function buildStatus(input: StatusInput): StatusReport {
     const pauseName = dockerNames.edgePause(stack);
     const traefik = service("edge", "edge", host, 1, null, (c) => c.name === edge.container, edge.container);
     const pause = service("edge", "edge", host, 1, null, (c) => c.name === pauseName, pauseName);
-    edges[host] = { dockerHost: edge.dockerHost, healthy: traefik.healthy && pause.healthy, services: { traefik, pause } };
+    const monitoring = Object.fromEntries(
+      Object.entries(edge.monitoring).map(([role, name]) => [role, service("monitoring", "edge", host, 1, null, (c) => c.name === name, name)]),
+    );
+    const healthy = traefik.healthy && pause.healthy && Object.values(monitoring).every((s) => s.healthy);
+    edges[host] = { dockerHost: edge.dockerHost, healthy, services: { traefik, pause }, monitoring };
   }
 
   const tenants: Record<string, TenantStatus> = {};

@@ -4,6 +4,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { dynamicConfig, traefikArguments } from "../components/edge";
 import { imagesOf } from "../devstack/plan";
+import type { ObservedContainer } from "../status/docker-host";
+import { renderStatus } from "../status/render";
+import { buildStatus } from "../status/report";
 import { alertRules, blackboxConfig, PROBE_VALID_STATUS, probeModule } from "../model/monitoring";
 import { resolveStack } from "../stacks/definition";
 import { loadStackFromFile } from "../stacks/load-from-files";
@@ -43,6 +46,7 @@ describe("monitoring off (the default)", () => {
     expect(run.error).toBeUndefined();
     expect(run.resources.filter((r) => /monitoring|prometheus|blackbox|node-exporter/.test(`${r.name} ${String(r.inputs.name ?? "")}`))).toEqual([]);
     for (const traefik of containersNamed(run, /-traefik$/)) expect(traefik.inputs.command).not.toContain("--entrypoints.metrics.address=:8083");
+    for (const edge of Object.values(run.outputs.edges as Record<string, object>)) expect(edge).not.toHaveProperty("monitoring");
   });
 });
 
@@ -122,6 +126,16 @@ describe("monitoring on (production: two hosts)", () => {
     expect(after.resources.filter((r) => !beforeByKey.has(key(r))).every((r) => r.name.startsWith("newco"))).toBe(true);
   });
 
+  it("the stack's edges output names each host's monitoring containers, for npm run status", () => {
+    const edges = run.outputs.edges as Record<string, { monitoring?: Record<string, string> }>;
+    for (const host of ["eu-1", "eu-2"])
+      expect(edges[host]!.monitoring).toEqual({
+        prometheus: "platform-production-prometheus",
+        blackbox: "platform-production-blackbox",
+        "node-exporter": "platform-production-node-exporter",
+      });
+  });
+
   it("preview stacks run none: their base's monitoring belongs to the base", async () => {
     const config = { ...withMonitoring("staging"), "platform:preview": { base: "staging", pr: 7, tenants: ["notes"] } };
     const preview = await runProgram("pr-7", config);
@@ -140,6 +154,31 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
     expect(imagesOf({ stack: dev, plans: [] })).not.toContain("platform-local/prometheus:2.42");
     const on = { ...dev, monitoring: { ...dev.monitoring, enabled: true } };
     expect(imagesOf({ stack: on, plans: [] })).toEqual(expect.arrayContaining(Object.values(dev.monitoring.images)));
+  });
+});
+
+describe("npm run status with monitoring on", () => {
+  const observed = (name: string, health: string | null): ObservedContainer => ({
+    id: `${name}-id`, name, image: "img", labels: { "platform.stack": "qa" }, state: "running", health, healthOutput: null, restarts: 0, exitCode: 0, startedAt: "2026-11-24T00:00:00Z",
+  });
+  const input = (containers: ObservedContainer[]) => ({
+    stack: "qa",
+    deployment: {
+      tenants: {},
+      edges: { one: { dockerHost: "unix:///x", container: "platform-qa-traefik", monitoring: { prometheus: "platform-qa-prometheus", blackbox: "platform-qa-blackbox" } } },
+    },
+    hosts: { one: { url: "unix:///x", observation: { reachable: true as const, containers } } },
+  });
+  const edgeContainers = [observed("platform-qa-traefik", "healthy"), observed("platform-qa-edge-pause", null)];
+
+  it("shows the monitoring containers with the edge, not as strays, and a missing one makes the edge unhealthy", () => {
+    const report = buildStatus(input([...edgeContainers, observed("platform-qa-prometheus", "healthy"), observed("platform-qa-blackbox", "healthy")]));
+    expect(report.strays).toEqual([]);
+    expect(report.edges.one!.healthy).toBe(true);
+    expect(renderStatus(report)).toMatch(/\(monitoring\)\s+prometheus\s+one\b/);
+    const broken = buildStatus(input([...edgeContainers, observed("platform-qa-prometheus", "unhealthy")]));
+    expect(broken.edges.one!.healthy).toBe(false);
+    expect(broken.problems).toEqual(expect.arrayContaining([expect.stringMatching(/^monitoring on one: platform-qa-prometheus/), "monitoring on one: platform-qa-blackbox missing"]));
   });
 });
 
