@@ -31,9 +31,13 @@ export const upgradeDumpReason = (from: string, to: string) => `upgrade-pg${from
  * 3. starts a throw-away Postgres of the new major on the new volume (no network), restores the dump with
  *    `pg_restore --exit-on-error` and compares every table's row count with the running database's.
  * On any failure it releases the lock, removes the throw-away container and fails `pulumi up` with one line naming
- * tenant and step: the old container was not touched and serves as before. It has no `update`: once the new volume
- * is filled it never runs again (`update` is a no-op); a failed run is not recorded, so the next `up` runs it again
- * and wipes the half-filled volume it marked (`.upgrade-<volume>` in the backups volume) first.
+ * tenant and step: the old container was not touched and serves as before. A failed run is not recorded, so the next
+ * `up` runs it again and first wipes the half-filled volume it marked (`.upgrade-<volume>` in the backups volume; a
+ * volume holding data it did not put there stops it). Once it succeeded it never runs again (`update` is a no-op,
+ * and Pulumi's update plans need the same inputs at preview and up): should the deployment fail before the switch
+ * (another resource), writes stay blocked until the next `up` switches, so nothing written after the dump is lost.
+ * Found already switched (the deployment that did it failed elsewhere, so the stack did not remember it), it has
+ * nothing to do.
  */
 export function postgresUpgrade(name: string, args: PostgresUpgradeArgs, opts: { parent: pulumi.Resource }): command.local.Command {
   const { stack, tenant, from, to } = args;
@@ -94,7 +98,7 @@ step="find the running database"
 running=$(docker inspect -f '{{.State.Running}}' "$DB" 2>&1) || fail "$running"
 [ "$running" = true ] || fail "$DB is not running"
 mounts=$(docker inspect -f '{{range .Mounts}}{{.Name}} {{end}}' "$DB" 2>&1) || fail "$mounts"
-case " $mounts " in *" $VOLUME "*) fail "$DB already runs on $VOLUME" ;; esac
+case " $mounts " in *" $VOLUME "*) echo "$DB already runs on $VOLUME: nothing to do"; exit 0 ;; esac
 running_major=$(docker exec "$DB" sh -c 'cat "$PGDATA/PG_VERSION"' 2>&1) || fail "$running_major"
 [ "$running_major" = "$FROM" ] || fail "$DB runs Postgres $running_major, not $FROM"
 
@@ -111,9 +115,10 @@ out=$(docker run --rm --network none --user 0 --entrypoint sh -e VOLUME="$VOLUME
   touch "$marker"' 2>&1) || fail "$out"
 
 step="block writes on Postgres $FROM"
-# Other sessions end (apps reconnect at once); the lock then waits at most 20 s for transactions begun since.
-out=$(sql_old "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'") || fail "$out"
-docker exec -d -e PGUSER="$PGUSER" -e PGDATABASE="$PGDATABASE" -e PGAPPNAME=${LOCK_SESSION} "$DB" psql -h /var/run/postgresql -X -q -c "BEGIN; SET LOCAL lock_timeout = '20s'; DO \\$\\$ DECLARE t record; BEGIN FOR t IN SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') LOOP EXECUTE format('LOCK TABLE %I.%I IN EXCLUSIVE MODE', t.schemaname, t.tablename); END LOOP; END \\$\\$; SELECT pg_sleep(604800);" >/dev/null 2>&1 || fail "could not start the locking session"
+# Other sessions end (apps reconnect at once), except a dump in progress (its reads do not conflict with the lock);
+# the lock then waits at most 20 s for transactions begun since.
+out=$(sql_old "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name <> 'pg_dump'") || fail "$out"
+docker exec -d -e PGUSER="$PGUSER" -e PGDATABASE="$PGDATABASE" -e PGAPPNAME=${LOCK_SESSION} "$DB" psql -h /var/run/postgresql -X -q -c "BEGIN; SET LOCAL lock_timeout = '20s'; DO \\$\\$ DECLARE t record; BEGIN FOR t IN SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') LOOP EXECUTE format('LOCK TABLE %I.%I IN EXCLUSIVE MODE', t.schemaname, t.tablename); END LOOP; END \\$\\$; SELECT pg_sleep(31536000);" >/dev/null 2>&1 || fail "could not start the locking session"
 locked=1
 waited=0
 until [ "$(sql_old "SELECT count(*) FROM pg_stat_activity WHERE application_name = '${LOCK_SESSION}' AND wait_event = 'PgSleep'")" = 1 ]; do
@@ -156,6 +161,6 @@ after=$(docker exec -e PGUSER="$PGUSER" -e PGDATABASE="$PGDATABASE" "$WORK" psql
 
 step="stop Postgres $TO cleanly"
 out=$(docker stop --time 60 "$WORK" 2>&1) || fail "$out"
-docker run --rm --network none --user 0 --entrypoint rm -v "$BACKUPS:$BACKUP_DIR" "$IMAGE" -f "$BACKUP_DIR/.upgrade-$VOLUME" >/dev/null 2>&1
 echo "Postgres $TO of tenant $TENANT holds every row ($(printf '%s\\n' "$after" | grep -c . ) tables): $(printf '%s' "$after" | tr '\\t\\n' '= ')"
+docker run --rm --network none --user 0 --entrypoint rm -v "$BACKUPS:$BACKUP_DIR" "$IMAGE" -f "$BACKUP_DIR/.upgrade-$VOLUME" >/dev/null 2>&1
 echo "writes stay blocked on Postgres $FROM until its container is replaced"`;

@@ -144,7 +144,9 @@ export class Postgres extends pulumi.ComponentResource {
     const change = planned.upgrade;
     const upgrade = change
       ? postgresUpgrade(resourceNames.databaseUpgrade(tenant, change.to), {
-          hostUrl: args.hostUrl, stack, tenant, from: change.from, to: change.to, image, volume: volume.name, dependsOn: [volume],
+          hostUrl: args.hostUrl, stack, tenant, from: change.from, to: change.to, image, volume: volume.name,
+          // After the pre-replace dump: that one is taken with writes still open, before the lock.
+          dependsOn: [volume, ...(dump ? [dump] : [])],
         }, { parent: this })
       : undefined;
     this.container = new docker.Container(resourceNames.databaseContainer(tenant), inputs, {

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -16,7 +17,11 @@ useWorld((created) => {
   removeTenant(world, "beta.yaml");
 });
 
-const psql = (sql: string) => docker(["exec", database, "psql", "-h", "/var/run/postgresql", "-U", "app", "-d", "app", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+/** Bounded: a write lock left behind by a failed upgrade must fail the test, not hang it. */
+function psql(sql: string): { status: number; stdout: string } {
+  const run = spawnSync("docker", ["exec", database, "psql", "-h", "/var/run/postgresql", "-U", "app", "-d", "app", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], { encoding: "utf8", timeout: 120_000 });
+  return { status: run.status ?? 1, stdout: run.stdout.trim() };
+}
 const count = (table: string) => Number(psql(`SELECT count(*) FROM ${table}`).stdout);
 const mounted = () => docker(["inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", database]).stdout;
 const serverMajor = () => psql("SHOW server_version_num").stdout.slice(0, 2);
