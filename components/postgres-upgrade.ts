@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_DIR, BACKUP_SCRIPT_PATH } from "./backup-script";
+import { COUNT_ROWS } from "./row-counts";
 import { dockerNames, LABEL } from "../model/naming";
 import { DATABASE_ENDPOINT } from "../model/platform-env";
 
@@ -71,10 +72,6 @@ export function postgresUpgrade(name: string, args: PostgresUpgradeArgs, opts: {
     { parent: opts.parent, dependsOn: args.dependsOn },
   );
 }
-
-/** Exact row counts of every table, one `schema.table<TAB>count` line each (db/operations.ts counts a restore alike). */
-export const COUNT_ROWS = `SELECT t.name, (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', t.schemaname, t.tablename), false, true, '')))[1]::text::bigint
-FROM (SELECT schemaname, tablename, schemaname || '.' || tablename AS name FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')) t ORDER BY t.name`;
 
 /** The session that holds the write lock; found by this name to release it. */
 const LOCK_SESSION = "platform-upgrade-lock";

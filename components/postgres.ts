@@ -53,8 +53,8 @@ export function replacingInputs(inputs: docker.ContainerArgs): pulumi.Output<str
 }
 
 /**
- * The tenant's Postgres. The data volume's name is derived from stack, tenant and major version: stable across
- * container replacement and image upgrades, new (and so blocked by protection in production) on a major change.
+ * The tenant's Postgres. Each data volume's name is derived from stack, tenant and major version: stable across
+ * container replacement and minor upgrades; a major change moves the data into a new volume (components/postgres-upgrade.ts).
  */
 export class Postgres extends pulumi.ComponentResource {
   readonly volumeName: pulumi.Output<string>;

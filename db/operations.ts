@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { BACKUP_DIR, BACKUP_SCRIPT_PATH } from "../components/backup-script";
+import { COUNT_ROWS } from "../components/row-counts";
 import { dockerNames, LABEL, platformLabels } from "../model/naming";
 import { DATABASE_ENDPOINT } from "../model/platform-env";
 import type { DatabasePlan } from "../model/tenant-plan";
@@ -134,7 +135,3 @@ export async function restoreBackup(target: DatabaseTarget, at: string | undefin
     await target.host.run(["rm", "--force", container]);
   }
 }
-
-/** Exact row counts of every table in one statement (query_to_xml runs a count per table). */
-const COUNT_ROWS = `SELECT t.name, (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', t.schemaname, t.tablename), false, true, '')))[1]::text::bigint
-FROM (SELECT schemaname, tablename, schemaname || '.' || tablename AS name FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')) t ORDER BY t.name`;

@@ -103,5 +103,11 @@ describe("Postgres major upgrade on a real engine", () => {
     expect(count("visits")).toBeLessThanOrEqual(visitsAtUpgrade);
     expect(docker(["volume", "inspect", "-f", "{{.Name}}", volume("17")]).stdout).toBe(volume("17"));
     expect(memory()).toEqual({ alpha: { original: "15", live: "15", majors: ["15", "17"] } });
+
+    // A decrease to a major with no retained volume: the program refuses it with one line at the version's key.
+    setVersion("13");
+    const refused = pulumi(world, ["preview"]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/alpha\.yaml:\d+:\d+ database\.postgres\.version: tenant alpha in stack e2e: Postgres 15 → 13 is a downgrade and no volume of Postgres 13 is retained/);
   }, 600_000);
 });
