@@ -11,10 +11,11 @@
  * Named dumps: `once <reason>` (lowercase letters, digits and dashes, e.g. `pre-release-api`) takes a dump now named
  * `<yyyymmdd>T<hhmmss>Z-<reason>.dump`, logged with `"reason"`; its id (the file name without `.dump`) is what
  * `npm run db -- restore --at` takes. It does not move the schedule (due-ness counts unnamed runs only). The platform's
- * own steps call it the same way, from a command.local.Command through the tenant's home host:
+ * own steps call it the same way, from a command.local.Command through the tenant's home host (components/named-dump.ts
+ * for the dumps before a release task and before a database container's replace):
  *   DOCKER_HOST=<host url> docker exec platform-<stack>-<tenant>-backup /bin/sh /usr/local/bin/platform-backup once <reason>
- * It prints the run's JSON line last and exits 0 when the dump is written, 1 when it failed (the hook is called), 2 on
- * a bad reason.
+ * It prints the run's JSON line last and exits 0 when the dump is written, 1 when it failed (the hook is called) or
+ * its off-host copy did, 2 on a bad reason: a caller that needs the dump reads `"result":"ok"` from that line.
  * Retention: each reason is a series of its own under the same rules (the newest dump of each of the last KEEP_DAILY
  * days and KEEP_WEEKLY ISO weeks, per series), so a scheduled dump never pushes out the pre-release dump of the same
  * day, and the newest dump of every series is always kept. Distinct reasons are few (one per service, pre-replace,
@@ -41,12 +42,6 @@ export const OFFSITE_REMOTE = "offsite";
 export const DUMP_REASON = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** A dump's id: its timestamp, then `-<reason>` for a named dump. */
 export const DUMP_ID = /^[0-9]{8}T[0-9]{6}Z(-[a-z0-9][a-z0-9-]{0,62})?$/;
-
-/** The shell command that takes a named dump now in the backup container (Docker CLI; DOCKER_HOST selects the host). */
-export const namedDumpCommand = (container: string, reason: string): string => {
-  if (!DUMP_REASON.test(reason)) throw new Error(`dump reason "${reason}" is not lowercase letters, digits and dashes`);
-  return `docker exec ${container} /bin/sh ${BACKUP_SCRIPT_PATH} once ${reason}`;
-};
 
 export const BACKUP_SCRIPT = `#!/bin/sh
 set -u

@@ -97,8 +97,15 @@ describe("the dump before a planned replace of the database container", () => {
   });
 });
 
+/** The backup container's answers to `once`: a dump, a failed one, a dump whose off-host copy failed (exit 1). */
+const EXEC = {
+  ok: `echo '{"id":"20261124T031500Z-pre-replace","result":"ok"}'`,
+  fail: `echo "pg_dump: error: connection refused"; echo '{"id":"20261124T031500Z-pre-replace","result":"failed"}'; exit 1`,
+  degraded: `echo "platform-backup: off-host copy failed" >&2; echo '{"id":"20261124T031500Z-pre-replace","result":"ok","offsite":"failed"}'; exit 1`,
+};
+
 /** The dump's script against a stand-in `docker`: which calls it makes, what it says. */
-function runDump(opts: { database?: "running" | "absent"; exec: "ok" | "fail" }) {
+function runDump(opts: { database?: "running" | "absent"; exec: "ok" | "fail" | "degraded" }) {
   const dir = temp.make();
   writeFileSync(
     path.join(dir, "docker"),
@@ -106,7 +113,7 @@ function runDump(opts: { database?: "running" | "absent"; exec: "ok" | "fail" })
 echo "$*" >> "${dir}/calls"
 case "$1" in
   container) [ "${opts.database}" = running ] && { echo true; exit 0; }; echo "Error: No such container" >&2; exit 1 ;;
-  exec) ${opts.exec === "ok" ? `echo '{"id":"20261124T031500Z-pre-replace","result":"ok"}'` : `echo "pg_dump: error: connection refused" ; echo '{"id":"20261124T031500Z-pre-replace","result":"failed"}'; exit 1`} ;;
+  exec) ${EXEC[opts.exec]} ;;
 esac
 `,
   );
@@ -151,6 +158,12 @@ describe("the dump's script", () => {
     expect(status).toBe(1);
     expect(stderr).toContain(`tenant acme: the dump before the database container's replacement failed (step "dump pre-replace", exit 1): the database container's replacement did not run, nothing was replaced:`);
     expect(stderr).toContain("pg_dump: error: connection refused");
+  });
+
+  it("a dump on the host whose off-host copy failed does not hold up the step (the backup container reports it)", () => {
+    const { status, stdout } = runDump({ database: "running", exec: "degraded" });
+    expect(status).toBe(0);
+    expect(stdout).toContain('"result":"ok","offsite":"failed"');
   });
 
   it("without a database to check (a release task's dump), it always dumps", () => {
