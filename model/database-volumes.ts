@@ -18,6 +18,11 @@ export interface DeployedDatabase {
   live: string;
   /** Every major whose volume the stack declares (the live one and the retained ones). */
   majors: string[];
+  /**
+   * The upgrade that brought `live` about. Its data step stays declared, with the same inputs, while that major runs:
+   * it has already run, and dropping it would make the next `up` delete it, so a second `up` would not be a no-op.
+   */
+  upgraded?: { from: string; to: string };
 }
 
 export interface DatabaseVolumes {
@@ -72,13 +77,14 @@ export function planDatabaseVolumes(
     .filter((major) => steps[major] !== "removed")
     .sort((a, b) => Number(a) - Number(b))
     .map((major) => ({ major, retiring: steps[major] === "retiring" }));
-  const change = previous === wanted ? {} : known.has(wanted) ? { reattach: { from: previous, to: wanted } } : { upgrade: { from: previous, to: wanted } };
+  const finished = deployed.upgraded?.to === wanted ? { upgrade: deployed.upgraded } : {};
+  const change = previous === wanted ? finished : known.has(wanted) ? { reattach: { from: previous, to: wanted } } : { upgrade: { from: previous, to: wanted } };
   return { original: deployed.original, majors, ...change };
 }
 
 /** What the next run reads back: the volumes this deployment leaves declared and the major it leaves running. */
 export function deployedDatabase(wanted: string, volumes: DatabaseVolumes): DeployedDatabase {
-  return { original: volumes.original, live: wanted, majors: volumes.majors.map((m) => m.major) };
+  return { original: volumes.original, live: wanted, majors: volumes.majors.map((m) => m.major), ...(volumes.upgrade ? { upgraded: volumes.upgrade } : {}) };
 }
 
 /** A tenant's plan with the volumes what is deployed calls for (the plan alone assumes nothing is). */

@@ -6,7 +6,7 @@ import type { DeployedDatabase } from "../model/database-volumes";
 export const DATABASE_VOLUMES_OUTPUT = "databaseVolumes";
 
 const major = z.string().regex(/^[0-9]+$/);
-const memorySchema = z.record(z.string(), z.object({ original: major, live: major, majors: z.array(major).min(1) }));
+const memorySchema = z.record(z.string(), z.object({ original: major, live: major, majors: z.array(major).min(1), upgraded: z.object({ from: major, to: major }).optional() }));
 
 /**
  * What this stack deployed last (its own outputs, through a StackReference to itself): nothing on its first run or

@@ -75,14 +75,18 @@ describe("what the stack remembers decides a tenant's database volumes", () => {
     expect(env.IMAGE).toContain("postgres:17");
     // Production protects every data volume, the retained 15 one included.
     expect(dataVolumeProtection(upgraded).every((protect) => protect === true)).toBe(true);
-    expect(upgraded.outputs.databaseVolumes).toMatchObject({ notes: { original: "15", live: "17", majors: ["15", "17"] } });
+    expect(upgraded.outputs.databaseVolumes).toMatchObject({ notes: { original: "15", live: "17", majors: ["15", "17"], upgraded: { from: "15", to: "17" } } });
   });
 
-  it("after the upgrade, the next run has no data step and keeps both volumes", async () => {
-    const next = await run("17", { notes: { original: "15", live: "17", majors: ["15", "17"] } });
-    expect(upgradeSteps(next)).toEqual([]);
+  it("after the upgrade, the next run declares exactly what the upgrade run did: `up` twice changes nothing", async () => {
+    const upgraded = await run("17", { notes: { original: "15", live: "15", majors: ["15"] } });
+    const next = await run("17", upgraded.outputs.databaseVolumes as Record<string, DeployedDatabase>);
+    expect(next.error).toBeUndefined();
+    // The finished data step stays declared with the same inputs (so it does not run again and is not deleted).
+    expect(declared(next)).toEqual(declared(upgraded));
     expect(volumes(next)).toMatchObject({ "notes-pgdata": "platform-production-notes-pgdata-pg15", "notes-pgdata-pg17": "platform-production-notes-pgdata-pg17" });
     expect(mountOf(next, "notes")).toBe("platform-production-notes-pgdata-pg17");
+    expect(next.outputs.databaseVolumes).toEqual(upgraded.outputs.databaseVolumes);
   });
 
   it("rolling back to 15 re-attaches the retained 15 volume: no data step, no new volume, 17 stays declared", async () => {

@@ -88,8 +88,13 @@ describe("Postgres major upgrade on a real engine", () => {
     expect(count("visits")).toBe(3 + writes.ok);
     expect(docker(["volume", "inspect", "-f", "{{.Name}}", volume("15")]).stdout).toBe(volume("15"));
     expect(docker(["exec", `platform-${STACK}-alpha-backup`, "sh", "-c", "ls /backups"]).stdout).toMatch(/^\d{8}T\d{6}Z-upgrade-pg15-to-pg17\.dump$/m);
-    expect(memory()).toEqual({ alpha: { original: "15", live: "17", majors: ["15", "17"] } });
+    expect(memory()).toEqual({ alpha: { original: "15", live: "17", majors: ["15", "17"], upgraded: { from: "15", to: "17" } } });
     visitsAtUpgrade = count("visits");
+    // `pulumi up` twice changes nothing the second time: the finished data step stays declared as it was.
+    const again = pulumi(world, ["preview", "--json"]);
+    expectOk(again, "pulumi preview (after the upgrade)");
+    const changed = (JSON.parse(again.stdout) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== "same" && s.op !== "read");
+    expect(changed.map((s) => `${s.op} ${s.urn.split("::").at(-1)}`)).toEqual([]);
   }, 600_000);
 
   it("back to 15 re-attaches the retained 15 volume: its data as of the upgrade, the 17 volume kept", () => {
