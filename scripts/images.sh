@@ -295,35 +295,27 @@ build_demo() { # build_demo <tag> <version> <always-fail-health>
   built+=("$tag"); step_done "built"
 }
 
-# --- pause (the edge's namespace holder) -------------------------------------------------------------------------------
+# --- small Go programs in an image of their own (FROM scratch) --------------------------------------------------------
+# build_go_image <tag> <recipe dir> <what, for the step line> <image description>: the recipe's main.go, go.mod and
+# (when present) go.sum are its inputs.
+build_go_image() {
+  local tag=$1 d=$IMAGES/$2 what=$3 description=$4 hash ctx=$WORK/$2 inputs
+  inputs=("$d/Dockerfile" "$d/main.go" "$d/go.mod")
+  [ -f "$d/go.sum" ] && inputs+=("$d/go.sum")
+  hash=$(hash_inputs "${inputs[@]}" "go=$go_version")
+  step_begin "$tag ($what)"
+  if up_to_date "$tag" "$hash"; then skipped+=("$tag"); step_done "up to date, skipped"; return; fi
+  mkdir -p "$ctx"
+  cp "$d/Dockerfile" "$ctx/"
+  run_logged "$CACHE/logs/$2-go.log" env -C "$d" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+    nice -n "$BUILD_NICE" go build -trimpath -ldflags "-s -w" -o "$ctx/$2" .
+  docker_build "$tag" "$hash" "$ctx" --label "org.opencontainers.image.description=$description"
+  built+=("$tag"); step_done "built"
+}
+# The edge's namespace holder.
 PAUSE_TAG=platform-local/pause:1
-build_pause() {
-  local hash d=$IMAGES/pause ctx=$WORK/pause
-  hash=$(hash_inputs "$d/Dockerfile" "$d/main.go" "$d/go.mod" "go=$go_version")
-  step_begin "$PAUSE_TAG (Go, from scratch)"
-  if up_to_date "$PAUSE_TAG" "$hash"; then skipped+=("$PAUSE_TAG"); step_done "up to date, skipped"; return; fi
-  mkdir -p "$ctx"
-  cp "$d/Dockerfile" "$ctx/"
-  run_logged "$CACHE/logs/pause-go.log" env -C "$d" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-    nice -n "$BUILD_NICE" go build -trimpath -ldflags "-s -w" -o "$ctx/pause" .
-  docker_build "$PAUSE_TAG" "$hash" "$ctx" --label "org.opencontainers.image.description=platform edge pause container"
-  built+=("$PAUSE_TAG"); step_done "built"
-}
-
-# --- backup-sinks (TEST-ONLY: fake S3 and a webhook recorder for test/e2e/backup.e2e.ts) ------------------------------
+# TEST-ONLY: fake S3 and a webhook recorder for test/e2e/backup.e2e.ts.
 SINKS_TAG=platform-local/backup-sinks:1
-build_sinks() {
-  local hash d=$IMAGES/backup-sinks ctx=$WORK/backup-sinks
-  hash=$(hash_inputs "$d/Dockerfile" "$d/main.go" "$d/go.mod" "$d/go.sum" "go=$go_version")
-  step_begin "$SINKS_TAG (Go, from scratch; test-only)"
-  if up_to_date "$SINKS_TAG" "$hash"; then skipped+=("$SINKS_TAG"); step_done "up to date, skipped"; return; fi
-  mkdir -p "$ctx"
-  cp "$d/Dockerfile" "$ctx/"
-  run_logged "$CACHE/logs/backup-sinks-go.log" env -C "$d" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-    nice -n "$BUILD_NICE" go build -trimpath -ldflags "-s -w" -o "$ctx/backup-sinks" .
-  docker_build "$SINKS_TAG" "$hash" "$ctx" --label "org.opencontainers.image.description=TEST-ONLY fake S3 and webhook recorder (backup e2e)"
-  built+=("$SINKS_TAG"); step_done "built"
-}
 
 # --- run -------------------------------------------------------------------------------------------------------------
 (( want_traefik )) && start_traefik_binary
@@ -332,8 +324,8 @@ build_sinks() {
 (( want_pg15 )) && build_postgres 15 bookworm
 (( want_pg17 )) && build_postgres 17 trixie
 (( want_redis )) && build_redis bookworm
-(( want_pause )) && build_pause
-(( want_sinks )) && build_sinks
+(( want_pause )) && build_go_image "$PAUSE_TAG" pause "Go, from scratch" "platform edge pause container"
+(( want_sinks )) && build_go_image "$SINKS_TAG" backup-sinks "Go, from scratch; test-only" "TEST-ONLY fake S3 and webhook recorder (backup e2e)"
 if (( want_demo )); then
   build_demo 1 1 false
   build_demo 2 2 false
