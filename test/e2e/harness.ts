@@ -91,6 +91,11 @@ export function up(world: World): PulumiRun {
   return pulumi(world, ["up", "--yes", "--skip-preview"]);
 }
 
+/** A `preview --json`'s steps that change something: not `same`, nor the program's read of its own outputs (`read`). */
+export function changedSteps(previewJson: string): { op: string; urn: string }[] {
+  return (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps?.filter((s) => s.op !== "same" && s.op !== "read") ?? [];
+}
+
 export function expectOk(run: PulumiRun, what: string): void {
   if (run.status !== 0) throw new Error(`${what} failed (exit ${run.status}):\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-4000)}`);
 }

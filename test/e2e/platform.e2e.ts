@@ -3,13 +3,11 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  addTenant, addresses, canConnect, containers, DASHBOARD_PORT, docker, edgeContainer, edgePauseContainer, expectOk, get,
-  httpFrom, IMAGES, pulumi, pulumiAsync, readTenant, removeTenant, REPO, requestLoop, STACK, tenantHost, up, type World,
+  addresses, addTenant, canConnect, changedSteps, containers, DASHBOARD_PORT, docker, edgeContainer,
+  edgePauseContainer, expectOk, get, httpFrom, IMAGES, pulumi, pulumiAsync, readTenant, removeTenant, REPO,
+  requestLoop, STACK, tenantHost, up, type World,
 } from "./harness";
 import { useWorld } from "./world-hooks";
-
-/** The program reads its own previous outputs (a StackReference `read` step): neither that nor a `same` is a change. */
-const changesSomething = (step: { op: string }): boolean => step.op !== "same" && step.op !== "read";
 
 // The nine behaviours of the real-engine issue, in one ordered run against one stack (each `pulumi up` costs
 // tens of seconds, so the steps build on each other). A failing step prints the stack's containers and logs.
@@ -97,7 +95,7 @@ describe("the platform on a real Docker engine", () => {
     const plan = path.join(world.dir, "gamma-plan.json");
     const preview = pulumi(world, ["preview", "--json", "--show-sames", "--save-plan", plan]);
     expectOk(preview, "pulumi preview");
-    const steps = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps.filter(changesSomething);
+    const steps = changedSteps(preview.stdout);
     expect(steps.length).toBeGreaterThan(0);
     for (const step of steps) {
       expect(step.op, step.urn).toBe("create");
@@ -146,7 +144,7 @@ describe("the platform on a real Docker engine", () => {
       expectOk(pulumi(world, ["config", "set", "--path", "platform:edge.image", retagged]), "pulumi config set");
       const preview = pulumi(world, ["preview", "--json"]);
       expectOk(preview, "pulumi preview");
-      const changed = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps.filter(changesSomething);
+      const changed = changedSteps(preview.stdout);
       expect(changed.map((s) => `${s.op} ${s.urn.split("::").at(-1)}`)).toEqual(["replace edge-local-traefik"]);
       expectOk(up(world), "pulumi up (Traefik replaced)");
       expect(docker(["inspect", "-f", "{{.Config.Image}}", edgeContainer()]).stdout).toBe(retagged);

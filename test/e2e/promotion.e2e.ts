@@ -2,9 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  containers, expectOk, get, IMAGES, pulumi, REPO, tenantHost, up, type World,
-} from "./harness";
+import { changedSteps, containers, expectOk, get, IMAGES, pulumi, REPO, tenantHost, up, type World } from "./harness";
 import { useWorld } from "./world-hooks";
 
 /**
@@ -60,7 +58,7 @@ describe("image promotion on a real engine", () => {
 
     const preview = pulumi(world, ["preview", "--json"]);
     expectOk(preview, "pulumi preview");
-    const changed = (JSON.parse(preview.stdout) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== "same");
+    const changed = changedSteps(preview.stdout);
     expect(changed.length).toBeGreaterThan(0);
     for (const step of changed) expect(step.urn, `${step.op} ${step.urn}`).toMatch(new RegExp(`::${TENANT}-web\\b`));
 

@@ -3,7 +3,8 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  containers, docker, expectOk, get, IMAGES, pulumi, pulumiAsync, REPO, requestLoop, STACK, tenantHost, up, type World,
+  changedSteps, containers, docker, expectOk, get, IMAGES, pulumi, pulumiAsync, REPO, requestLoop, STACK, tenantHost,
+  up, type World,
 } from "./harness";
 import { useWorld } from "./world-hooks";
 
@@ -124,7 +125,7 @@ describe("release tasks on a real engine", () => {
 
     const preview = pulumi(world, ["preview", "--json"]);
     expectOk(preview, "pulumi preview");
-    const changed = (JSON.parse(preview.stdout) as { steps?: { op: string; urn: string }[] }).steps?.filter((s) => s.op !== "same" && s.urn.includes(`::${TENANT}-web`)) ?? [];
+    const changed = changedSteps(preview.stdout).filter((s) => s.urn.includes(`::${TENANT}-web`));
     expect(changed.map((s) => `${s.op} ${s.urn}`)).toEqual([]);
   });
 });

@@ -2,7 +2,10 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { addTenant, docker, expectOk, get, pulumi, pulumiAsync, readTenant, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
+import {
+  addTenant, changedSteps, docker, expectOk, get, pulumi, pulumiAsync, readTenant, removeTenant, REPO, STACK,
+  tenantHost, up, type World,
+} from "./harness";
 import { useWorld } from "./world-hooks";
 
 // A Postgres major upgrade by changing one line (issue 13): alpha (web + Postgres 15) goes to 17 and back.
@@ -93,7 +96,7 @@ describe("Postgres major upgrade on a real engine", () => {
     // `pulumi up` twice changes nothing the second time: the finished data step stays declared as it was.
     const again = pulumi(world, ["preview", "--json"]);
     expectOk(again, "pulumi preview (after the upgrade)");
-    const changed = (JSON.parse(again.stdout) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== "same" && s.op !== "read");
+    const changed = changedSteps(again.stdout);
     expect(changed.map((s) => `${s.op} ${s.urn.split("::").at(-1)}`)).toEqual([]);
   }, 600_000);
 
