@@ -64,11 +64,15 @@ export function probeTargets(plans: readonly TenantPlan[], stack: Pick<StackDefi
 }
 
 /**
- * Answers that prove the route's router exists, i.e. Traefik holds at least one healthy container for it: Traefik
- * drops an unhealthy container, and with none left the host answers 404. Auth (401/403) and rate limits (429) come
- * from the router's own middlewares. Down: 404, 5xx, no answer.
+ * A probe proves the route's router exists, i.e. Traefik holds at least one healthy container for it: Traefik drops
+ * an unhealthy container, and with none left it answers 404 itself. The status alone cannot tell that 404 from an
+ * app's own (a path route such as `/api` often answers 404 at its root), so any answer below 500 counts, provided
+ * it carries the header the edge's `security-headers` middleware adds first on every tenant router
+ * (components/edge.ts: `frameDeny`), which Traefik's own 404 has not. Auth (401/403) and rate limits (429) come from
+ * the router's later middlewares and carry it too. Down: no router, 5xx, no answer.
  */
-export const PROBE_VALID_STATUS = [200, 201, 202, 204, 301, 302, 303, 304, 307, 308, 401, 403, 405, 429] as const;
+export const PROBE_VALID_STATUS: readonly number[] = Array.from({ length: 300 }, (_, i) => 200 + i);
+export const ROUTER_ANSWER_HEADER = { header: "X-Frame-Options", regexp: "DENY" } as const;
 
 /** One blackbox module per routed host: the Host header and TLS server name a request through the edge needs. */
 export function probeModule(host: string): string {
@@ -85,6 +89,7 @@ export function blackboxConfig(targets: readonly ProbeTarget[], tls: StackDefini
       http: {
         headers: { Host: host },
         valid_status_codes: [...PROBE_VALID_STATUS],
+        fail_if_header_not_matches: [{ ...ROUTER_ANSWER_HEADER }],
         follow_redirects: false,
         preferred_ip_protocol: "ip4",
         ...(tls === "none" ? {} : { tls_config: { server_name: host, insecure_skip_verify: tls === "self-signed" } }),
@@ -167,7 +172,7 @@ export function alertRules(): string {
             'probe_success{job="probe"} == 0',
             "2m",
             "critical",
-            "{{ $labels.tenant }}/{{ $labels.service }} does not answer through the edge at {{ $labels.url }} (no healthy container, 404, 5xx or timeout)",
+            "{{ $labels.tenant }}/{{ $labels.service }} does not answer through the edge at {{ $labels.url }} (no router, so no healthy container; 5xx; or timeout)",
           ),
           rule(
             "ServiceErrorRate",

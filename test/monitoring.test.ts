@@ -107,7 +107,12 @@ describe("monitoring on (production: two hosts)", () => {
     const notes = blackbox.map((b) => b.modules[probeModule("notes.example.org")]).find(Boolean)!;
     expect(notes.http.headers.Host).toBe("notes.example.org");
     expect(notes.http.tls_config).toEqual({ server_name: "notes.example.org", insecure_skip_verify: false });
-    expect(notes.http.valid_status_codes).not.toContain(404);
+    // An app's own 404 (a path route's root) is an answer; Traefik's own 404 (no router: no healthy container) is
+    // told apart by the header the edge's first middleware adds to every tenant router's answers.
+    expect(notes.http.valid_status_codes).toEqual(expect.arrayContaining([200, 301, 401, 404, 429]));
+    expect(notes.http.valid_status_codes.some((code) => code >= 500)).toBe(false);
+    expect(notes.http.fail_if_header_not_matches).toEqual([{ header: "X-Frame-Options", regexp: "DENY" }]);
+    expect((parse(dynamicConfig([])) as { http: { middlewares: Record<string, { headers?: { frameDeny?: boolean } }> } }).http.middlewares["security-headers"]!.headers!.frameDeny).toBe(true);
   });
 
   it("adding a tenant changes only the monitoring config of its host: no Traefik, no other tenant, no exporter", async () => {
@@ -244,5 +249,10 @@ interface PrometheusConfig {
   scrape_configs: { job_name: string; static_configs: { targets: string[]; labels?: Record<string, string> }[] }[];
 }
 interface BlackboxModule {
-  http: { headers: Record<string, string>; tls_config?: Record<string, unknown>; valid_status_codes: number[] };
+  http: {
+    headers: Record<string, string>;
+    tls_config?: Record<string, unknown>;
+    valid_status_codes: number[];
+    fail_if_header_not_matches?: { header: string; regexp: string }[];
+  };
 }
