@@ -134,4 +134,27 @@ describe("monitoring stack on a real Docker engine (issue 14)", () => {
     const members = docker(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", MONITORING_NETWORK]).stdout.split(" ").filter(Boolean).sort();
     expect(members).toEqual([`platform-${STACK}-blackbox`, `platform-${STACK}-edge-pause`, `platform-${STACK}-node-exporter`, PROMETHEUS].sort());
   });
+
+  it("probes: a path route whose app answers 404 is up; a service with no running container is down", async () => {
+    // A second service behind `/api` on the same host: the demo app answers 404 there, as many apps do at a prefix.
+    addTenant(world, `${TENANT}.yaml`, `${TENANT_FILE}  api:
+    image: ${IMAGES.v1}
+    port: 8080
+    routes: [{ path: /api }]
+    healthcheck: { path: /health, interval: 1s, timeout: 2s, retries: 3, startPeriod: 30s }
+`);
+    expectOk(up(world), "pulumi up (a service behind /api)");
+    expect((await get(tenantHost(TENANT), "/api")).status).toBe(404);
+    const probes = async () => Object.fromEntries((await query(`probe_success{tenant="${TENANT}"}`)).map((r) => [r.metric.service, r.value[1]]));
+    expect(await eventually("both probes succeed", 30, async () => {
+      const now = await probes();
+      return now.api === "1" && now.web === "1" ? now : undefined;
+    })).toEqual({ api: "1", web: "1" });
+    // With web's containers stopped, Traefik drops its router and answers 404 itself: the probe fails, api's does not.
+    for (const name of containers({ tenant: TENANT, service: "web" })) expectOk(docker(["stop", "-t", "2", name]), `docker stop ${name}`);
+    expect(await eventually("web's probe fails", 30, async () => {
+      const now = await probes();
+      return now.web === "0" ? now : undefined;
+    })).toEqual({ api: "1", web: "0" });
+  });
 });
