@@ -76,6 +76,21 @@ describe("Postgres major upgrade on a real engine", () => {
     const size = psql("SELECT pg_size_pretty(pg_database_size(current_database()))").stdout;
 
     setVersion("17");
+    // First a data step that fails: the new major's volume already holds data no upgrade run left there (a volume
+    // kept on the host from before). `up` stops with one line naming tenant and step; Postgres 15 serves as before.
+    const inVolume = (script: string) => docker(["run", "--rm", "--network", "none", "--entrypoint", "sh", "-v", `${volume("17")}:/data`, "platform-local/postgres:17", "-c", script]);
+    // Labelled with the stack, so the world's teardown removes it (Pulumi adopts an existing volume's name as it is).
+    expectOk(docker(["volume", "create", "--label", `platform.stack=${STACK}`, volume("17")]), "docker volume create");
+    expectOk(inVolume("echo stray > /data/stray"), "a stray file in the 17 volume");
+    const failed = up(world);
+    expect(failed.status).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toMatch(new RegExp(`postgres upgrade of tenant alpha \\(15 -> 17\\) failed at step \\\\?"prepare the new volume ${volume("17")}\\\\?": it already holds data`));
+    expect(serverMajor()).toBe("15");
+    expect(mounted()).toBe(volume("15"));
+    expect((await get(tenantHost("alpha"), "/db")).status).toBe(200); // writes go on
+    expect(memory()).toEqual({ alpha: { original: "15", live: "15", majors: ["15"] } });
+    expectOk(inVolume("rm /data/stray"), "the stray file removed");
+
     recordPreview("postgres-upgrade");
     const started = Date.now();
     const upgrade = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
@@ -87,8 +102,8 @@ describe("Postgres major upgrade on a real engine", () => {
     expect(serverMajor()).toBe("17");
     expect(mounted()).toBe(volume("17"));
     expect(count("items")).toBe(ITEMS);
-    // Every write the app acknowledged, before, during and after the upgrade, is on 17.
-    expect(count("visits")).toBe(3 + writes.ok);
+    // Every write the app acknowledged (3 before, 1 after the failed step, those during the upgrade) is on 17.
+    expect(count("visits")).toBe(3 + 1 + writes.ok);
     expect(docker(["volume", "inspect", "-f", "{{.Name}}", volume("15")]).stdout).toBe(volume("15"));
     expect(docker(["exec", `platform-${STACK}-alpha-backup`, "sh", "-c", "ls /backups"]).stdout).toMatch(/^\d{8}T\d{6}Z-upgrade-pg15-to-pg17\.dump$/m);
     expect(memory()).toEqual({ alpha: { original: "15", live: "17", majors: ["15", "17"], upgraded: { from: "15", to: "17" } } });
