@@ -1,23 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { BACKUP_SCRIPT } from "../components/backup-script";
 import { tenantSchema } from "../model/tenant-schema";
-import { EXAMPLE_TENANTS, fixtureConfig, isSecretInput, labelsOf, ofType, runProgram, TYPES, unwrapSecret, type ProgramRun, type RecordedResource } from "./program-harness";
+import { exampleTenantsIn, fixtureConfig, isSecretInput, labelsOf, ofType, runProgram, TYPES, unwrapSecret, type ProgramRun, type RecordedResource } from "./program-harness";
+import { tempDirs } from "./temp-dirs";
 
 /** Scheduled backups (issue 13): what the program declares, and what the backup container's script does. */
 
-const tempDirs: string[] = [];
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs("platform-backups-test-");
 
 const networksOf = (c: RecordedResource) => ((c.inputs.networksAdvanced ?? []) as { name: string }[]).map((n) => n.name);
 const envsOf = (c: RecordedResource) => unwrapSecret(c.inputs.envs) as string[];
@@ -80,9 +72,7 @@ database:
 `;
 
   it("a tenant's database.backups overrides the stack's platform:backups; the hook URL arrives as a secret on an egress network of its own", async () => {
-    const dir = tempDir("platform-tenants-");
-    cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
-    writeFileSync(path.join(dir, "newco.yaml"), TENANT);
+    const dir = exampleTenantsIn(temp.make(), { "newco.yaml": TENANT });
     const config = fixtureConfig("staging", dir);
     const secrets = config["platform:secrets"] as Record<string, Record<string, string>>;
     const run = await runProgram("staging", {
@@ -110,9 +100,7 @@ database:
     const KEY_ID = "AKIA-offsite-key-id";
     const KEY = "offsite-secret-access-key-value";
     const offsiteRun = async (offsite: Record<string, unknown>, platformSecrets: Record<string, string>) => {
-      const dir = tempDir("platform-tenants-");
-      cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
-      writeFileSync(path.join(dir, "newco.yaml"), TENANT);
+      const dir = exampleTenantsIn(temp.make(), { "newco.yaml": TENANT });
       const config = fixtureConfig("staging", dir);
       const secrets = config["platform:secrets"] as Record<string, Record<string, string>>;
       return runProgram("staging", { ...config, "platform:backups": { offsite }, "platform:secrets": { ...secrets, platform: platformSecrets } });
@@ -208,9 +196,7 @@ database:
 
 describe("retiring", () => {
   it("a retiring tenant gets one last dump through its host, by the backup container that is about to go", async () => {
-    const dir = tempDir("platform-tenants-");
-    cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
-    writeFileSync(path.join(dir, "newco.yaml"), `name: newco\nretiring: true\nservices:\n  web:\n    image: registry.example.com/newco/web:1.0.0\ndatabase:\n  postgres: { version: "16" }\n`);
+    const dir = exampleTenantsIn(temp.make(), { "newco.yaml": `name: newco\nretiring: true\nservices:\n  web:\n    image: registry.example.com/newco/web:1.0.0\ndatabase:\n  postgres: { version: "16" }\n` });
     const run = await runProgram("production", fixtureConfig("production", dir));
     expect(run.error).toBeUndefined();
     const final = run.resources.filter((r) => r.type === "command:local:Command" && r.name.startsWith("newco-"));
@@ -226,8 +212,6 @@ describe("retiring", () => {
 
 describe("running on a restored volume", () => {
   it("database.postgres.restore: <n> mounts …-pgdata-pg<major>-r<n>, a new resource; the original volume stays declared, retained and protected", async () => {
-    const dir = tempDir("platform-tenants-");
-    cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
     const base = `name: newco
 services:
   web:
@@ -237,7 +221,7 @@ services:
 database:
   postgres: { version: "16" }
 `;
-    writeFileSync(path.join(dir, "newco.yaml"), base);
+    const dir = exampleTenantsIn(temp.make(), { "newco.yaml": base });
     const before = await runProgram("production", fixtureConfig("production", dir));
     writeFileSync(path.join(dir, "newco.yaml"), base.replace('version: "16" }', 'version: "16", restore: 2 }'));
     const after = await runProgram("production", fixtureConfig("production", dir));
@@ -267,7 +251,7 @@ describe("the backup container's script", () => {
    * `offsite`, whose rclone records its arguments and copies the dumps to remote/ (or fails like an S3 refusal).
    */
   function sandbox(pgDump: "ok" | "fail", offsite?: "ok" | "fail") {
-    const dir = tempDir("platform-backup-");
+    const dir = temp.make();
     const bin = path.join(dir, "bin");
     const backups = path.join(dir, "backups");
     mkdirSync(bin);

@@ -1,5 +1,3 @@
-import { cpSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { dynamicConfig, traefikArguments } from "../components/edge";
@@ -10,7 +8,7 @@ import { buildStatus } from "../status/report";
 import { alertRules, blackboxConfig, PROBE_VALID_STATUS, probeModule } from "../model/monitoring";
 import { resolveStack } from "../stacks/definition";
 import { loadStackFromFile } from "../stacks/load-from-files";
-import { EXAMPLE_TENANTS, fixtureConfig, PROJECT_ROOT, labelsOf, ofType, runProgram, TYPES, type ProgramRun, type RecordedResource } from "./program-harness";
+import { EXAMPLE_TENANTS, exampleTenantsIn, fixtureConfig, PROJECT_ROOT, labelsOf, ofType, runProgram, TYPES, type ProgramRun, type RecordedResource } from "./program-harness";
 import { tempDirs } from "./temp-dirs";
 
 // The optional monitoring stack (issue 14): off by default; on, one Prometheus, blackbox and node exporter per host
@@ -29,10 +27,7 @@ services:
 `;
 
 function tenantsCopy(extra: Record<string, string> = {}): string {
-  const dir = temp.make();
-  cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
-  for (const [file, text] of Object.entries(extra)) writeFileSync(path.join(dir, file), text);
-  return dir;
+  return exampleTenantsIn(temp.make(), extra);
 }
 
 const withMonitoring = (stack: string, tenantsDir = EXAMPLE_TENANTS) => ({ ...fixtureConfig(stack, tenantsDir), "platform:monitoring": MONITORING });

@@ -1,8 +1,8 @@
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DeployedDatabase } from "../model/database-volumes";
-import { EXAMPLE_TENANTS, fixtureConfig, ofType, runProgram, TYPES, type ProgramRun, type RecordedResource } from "./program-harness";
+import { EXAMPLE_TENANTS, exampleTenantsIn, fixtureConfig, ofType, runProgram, TYPES, type ProgramRun, type RecordedResource } from "./program-harness";
 import { tempDirs } from "./temp-dirs";
 
 // Postgres major upgrades (issue 13), planned from what the stack remembers deploying (its output databaseVolumes).
@@ -11,12 +11,9 @@ const STACK = "production";
 
 /** The example tenants with notes (Postgres 15 there) on `version`, plus extra lines under database.postgres. */
 function tenants(version: string, postgresExtra = ""): string {
-  const dir = dirs.make();
-  cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
-  const file = path.join(dir, "notes.yaml");
   const extra = postgresExtra ? `, ${postgresExtra}` : "";
-  writeFileSync(file, readFileSync(file, "utf8").replace('postgres: { version: "15" }', `postgres: { version: "${version}"${extra} }`));
-  return dir;
+  const notes = readFileSync(path.join(EXAMPLE_TENANTS, "notes.yaml"), "utf8");
+  return exampleTenantsIn(dirs.make(), { "notes.yaml": notes.replace('postgres: { version: "15" }', `postgres: { version: "${version}"${extra} }`) });
 }
 
 const run = (version: string, memory?: Record<string, DeployedDatabase>, postgresExtra = "") =>

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { validateTenants } from "../model/validate";
 import { loadStackFromFile } from "../stacks/load-from-files";
 import {
   EXAMPLE_TENANTS,
+  exampleTenantsIn,
   fixtureConfig,
   labelsOf,
   ofType,
@@ -37,10 +38,7 @@ function tempDir(prefix: string): string {
 }
 
 function tenantsWith(extra: Record<string, string>): string {
-  const dir = tempDir("preview-tenants-");
-  cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
-  for (const [file, text] of Object.entries(extra)) writeFileSync(path.join(dir, file), text);
-  return dir;
+  return exampleTenantsIn(tempDir("preview-tenants-"), extra);
 }
 
 function previewConfig(preview: Record<string, unknown>, tenantsDir = EXAMPLE_TENANTS): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
@@ -17,6 +17,13 @@ import { vi } from "vitest";
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 /** The copy of the original example tenants that behaviour tests assert against. */
 export const EXAMPLE_TENANTS = fixtureTenants("examples");
+
+/** Fills `dir` (a fresh temporary folder) with the example tenants, plus `extra` files added or replaced by name. */
+export function exampleTenantsIn(dir: string, extra: Record<string, string> = {}): string {
+  cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
+  for (const [file, text] of Object.entries(extra)) writeFileSync(path.join(dir, file), text);
+  return dir;
+}
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 
 export interface RecordedResource {

@@ -1,9 +1,9 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  EXAMPLE_TENANTS,
+  exampleTenantsIn,
   fixtureConfig,
   isSecretInput,
   labelsOf,
@@ -28,9 +28,7 @@ const tempDirs: string[] = [];
 function tenantsCopy(extra: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), "platform-tenants-"));
   tempDirs.push(dir);
-  cpSync(EXAMPLE_TENANTS, dir, { recursive: true });
-  for (const [file, text] of Object.entries(extra)) writeFileSync(path.join(dir, file), text);
-  return dir;
+  return exampleTenantsIn(dir, extra);
 }
 
 const withTenants = fixtureConfig;
