@@ -160,14 +160,10 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
     if (monitoringNetwork) {
       // Attached from outside, like a tenant's ingress network: turning monitoring on does not replace the pause
       // container (its networks are fixed at creation), so no tenant's attachment is redone.
-      const attachment = new command.local.Command(
+      const attachment = attachToEdge(
         `${resourceNames.edge(hostName)}-monitoring-attach`,
-        {
-          create: 'docker network connect "$NETWORK" "$EDGE" 2>/dev/null || docker inspect -f "{{json .NetworkSettings.Networks}}" "$EDGE" | grep -q "\\"$NETWORK\\""',
-          delete: 'docker network disconnect --force "$NETWORK" "$EDGE" 2>/dev/null || true',
-          environment: { DOCKER_HOST: args.hostUrl, NETWORK: monitoringNetwork.name, EDGE: this.pauseName, EDGE_ID: this.pause.id },
-        },
-        { parent: this, dependsOn: [this.pause], ...resourceOptions.ingressAttachment() },
+        { hostUrl: args.hostUrl, network: monitoringNetwork.name, pauseName: this.pauseName, pauseId: this.pause.id },
+        { parent: this, dependsOn: [this.pause] },
       );
       this.monitoring = { network: monitoringNetwork.name, attachment };
     }
@@ -202,6 +198,28 @@ export function baseStackEdge(baseStack: string, pauseId: string | undefined): E
     pauseId: pauseId ?? "",
     resources: [],
   };
+}
+
+/**
+ * Joins the edge's pause container (which holds Traefik's network namespace) to a network from outside, so the
+ * network's owner (a tenant's ingress, the monitoring stack) adds or removes it without changing the edge's
+ * resources, and replacing Traefik leaves it in place. The pause container's id is an input: should it be replaced
+ * (new ports), the attachment is updated (connects again; no disconnect, the old container is gone).
+ */
+export function attachToEdge(
+  name: string,
+  args: { hostUrl: string; network: pulumi.Input<string>; pauseName: string; pauseId: pulumi.Input<string> },
+  opts: { parent: pulumi.Resource; dependsOn: pulumi.Input<pulumi.Resource>[] },
+): command.local.Command {
+  return new command.local.Command(
+    name,
+    {
+      create: 'docker network connect "$NETWORK" "$EDGE" 2>/dev/null || docker inspect -f "{{json .NetworkSettings.Networks}}" "$EDGE" | grep -q "\\"$NETWORK\\""',
+      delete: 'docker network disconnect --force "$NETWORK" "$EDGE" 2>/dev/null || true',
+      environment: { DOCKER_HOST: args.hostUrl, NETWORK: args.network, EDGE: args.pauseName, EDGE_ID: args.pauseId },
+    },
+    { ...opts, ...resourceOptions.ingressAttachment() },
+  );
 }
 
 /** Traefik's static configuration, as command-line flags (no config file to keep in sync with the container). */

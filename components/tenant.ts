@@ -14,10 +14,9 @@ import {
 import type { ServicePlan, TenantPlan } from "../model/tenant-plan";
 import type { StackDefinition } from "../model/stack";
 import { Backups, type BackupsArgs } from "./backups";
-import type { EdgeRef } from "./edge";
+import { attachToEdge, type EdgeRef } from "./edge";
 import { Postgres } from "./postgres";
 import { Redis } from "./redis";
-import { resourceOptions } from "./resource-options";
 import { Service } from "./service";
 
 export interface TenantHost {
@@ -214,21 +213,12 @@ export class Tenant extends pulumi.ComponentResource {
     );
   }
 
-  /**
-   * Traefik joins this tenant's ingress network from the tenant's side, so adding or removing a tenant never
-   * changes the edge's resources. The attachment is to the edge's pause container, which holds Traefik's network
-   * namespace: replacing Traefik leaves it in place. Should the pause container itself be replaced (new ports), its
-   * id is an input, so each attachment is updated (connects again, no disconnect: the old container is gone).
-   */
+  /** Traefik joins this tenant's ingress network from the tenant's side: adding or removing a tenant never changes the edge. */
   private attachEdge(hostName: string, host: TenantHost, ingress: docker.Network): command.local.Command {
-    return new command.local.Command(
+    return attachToEdge(
       resourceNames.ingressAttachment(this.name, hostName),
-      {
-        create: 'docker network connect "$NETWORK" "$EDGE" 2>/dev/null || docker inspect -f "{{json .NetworkSettings.Networks}}" "$EDGE" | grep -q "\\"$NETWORK\\""',
-        delete: 'docker network disconnect --force "$NETWORK" "$EDGE" 2>/dev/null || true',
-        environment: { DOCKER_HOST: host.url, NETWORK: ingress.name, EDGE: host.edge.pauseName, EDGE_ID: host.edge.pauseId },
-      },
-      { parent: this, dependsOn: host.edge.resources, ...resourceOptions.ingressAttachment() },
+      { hostUrl: host.url, network: ingress.name, pauseName: host.edge.pauseName, pauseId: host.edge.pauseId },
+      { parent: this, dependsOn: host.edge.resources },
     );
   }
 }
