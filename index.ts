@@ -26,52 +26,31 @@ const validation = validateTenants({ files: readTenants(path.resolve(projectRoot
 if (validation.diagnostics.length > 0) fail(validation.diagnostics);
 const plans = validation.plans[stack.name] ?? [];
 
-// model -> components: one Docker provider and one Traefik per host, then each tenant on its hosts. A preview
-// declares no edge: its base stack's Traefik routes it (ports 80/443 are taken).
-const hosts: Record<string, TenantHost> = {};
-const monitoring: Record<string, Monitoring> = {};
-for (const host of Object.values(stack.hosts)) {
-  const { provider } = new Host(resourceNames.host(host.name), {
-    host,
-    registries: stack.registries.map((r) => ({ ...r, password: pulumi.secret(r.password) })),
-  });
-  const edge = stack.preview
-    ? baseStackEdge(stack.preview.base, stack.preview.edgePauseIds[host.name])
-    : new Edge(resourceNames.edge(host.name), {
-        stack,
-        hostName: host.name,
-        hostUrl: host.url,
-        provider,
-        healthcheckStartInterval: host.healthcheckStartInterval,
-      });
-  hosts[host.name] = { provider, url: host.url, edge, healthcheckStartInterval: host.healthcheckStartInterval };
-  // Optional (platform:monitoring): Prometheus and its exporters beside the edge; its config lists this host's routes.
-  if (edge instanceof Edge && edge.monitoring)
-    monitoring[host.name] = new Monitoring(`monitoring-${host.name}`, {
-      stack,
-      hostName: host.name,
-      provider,
-      network: edge.monitoring.network,
-      dependsOn: [edge.monitoring.attachment],
-      targets: probeTargets(plans, stack, host.name),
-    });
-}
-// The stack's own secrets (`secrets.platform`: `platform` is never a tenant) hold its stack-wide basic-auth users.
-const stackSecrets = Object.fromEntries(Object.entries(stack.secrets[STACK_SECRET_SCOPE] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
 // What this stack deployed last decides each database's volumes and whether a major upgrade's data step runs
-// (model/database-volumes.ts); a preview's data goes with it, so it remembers nothing.
+// (model/database-volumes.ts); a preview's data goes with it, so it remembers nothing. It is read before any resource
+// is declared: the file backend rewrites the stack's checkpoint after every step, and a read of it while a step is
+// being written fails ("failed to load checkpoint: EOF", seen in CI on a stack's first `up`).
 const deployedDatabases: Promise<Record<string, DeployedDatabase>> = stack.preview ? Promise.resolve({}) : readDeployedDatabases();
 const declared = deployedDatabases.then((deployed) => {
   const planned = plans.map((plan) => withDeployedDatabase(plan, deployed[plan.name]));
   const problems = planned.flatMap((result, i) => ("problem" in result ? [volumeDiagnostic(plans[i]!, result)] : []));
   if (problems.length > 0) fail(problems);
   const tenantPlans = planned as TenantPlan[];
+  const { hosts, monitoring } = declareHosts();
+  // The stack's own secrets (`secrets.platform`: `platform` is never a tenant) hold its stack-wide basic-auth users.
+  const stackSecrets = Object.fromEntries(Object.entries(stack.secrets[STACK_SECRET_SCOPE] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
   const deployedAsPlanned = tenantPlans.map((plan) => {
     const secrets = Object.fromEntries(Object.entries(stack.secrets[plan.name] ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
     return new Tenant(resourceNames.tenant(plan.name), { plan, stack, hosts, secrets, stackSecrets }).databaseDeployed;
   });
+  const edges = Object.fromEntries(
+    Object.entries(hosts).map(([name, host]) => [
+      name,
+      { dockerHost: host.url, container: host.edge.containerName, ...(monitoring[name] ? { monitoring: monitoring[name].containers } : {}) },
+    ]),
+  );
   // Resolves only when every database is deployed: a failed upgrade leaves the previous memory in place.
-  return pulumi.all(deployedAsPlanned).apply(() => databaseMemory(tenantPlans));
+  return { edges, databaseVolumes: pulumi.all(deployedAsPlanned).apply(() => databaseMemory(tenantPlans)) };
 });
 
 export const tenants = tenantOutputs(plans, stack);
@@ -79,7 +58,7 @@ export const tenants = tenantOutputs(plans, stack);
  * Read back by the next run (stacks/deployed-databases.ts): per tenant, its volumes' majors and the one it runs. A
  * promise, so a problem found once the memory is read fails the program with its one-line message (as a RunError).
  */
-export const databaseVolumes = declared;
+export const databaseVolumes = declared.then((d) => d.databaseVolumes);
 /** On a preview stack only: what it previews (`npm run preview -- list` reads it). */
 export const preview = stack.preview && {
   base: stack.preview.base,
@@ -87,12 +66,43 @@ export const preview = stack.preview && {
   tenants: stack.preview.tenants,
   ...(stack.preview.app ? { app: stack.preview.app } : {}),
 };
-export const edges = Object.fromEntries(
-  Object.entries(hosts).map(([name, host]) => [
-    name,
-    { dockerHost: host.url, container: host.edge.containerName, ...(monitoring[name] ? { monitoring: monitoring[name].containers } : {}) },
-  ]),
-);
+export const edges = declared.then((d) => d.edges);
+
+/**
+ * model -> components: one Docker provider and one Traefik per host (each tenant then joins its hosts). A preview
+ * declares no edge: its base stack's Traefik routes it (ports 80/443 are taken).
+ */
+function declareHosts(): { hosts: Record<string, TenantHost>; monitoring: Record<string, Monitoring> } {
+  const hosts: Record<string, TenantHost> = {};
+  const monitoring: Record<string, Monitoring> = {};
+  for (const host of Object.values(stack.hosts)) {
+    const { provider } = new Host(resourceNames.host(host.name), {
+      host,
+      registries: stack.registries.map((r) => ({ ...r, password: pulumi.secret(r.password) })),
+    });
+    const edge = stack.preview
+      ? baseStackEdge(stack.preview.base, stack.preview.edgePauseIds[host.name])
+      : new Edge(resourceNames.edge(host.name), {
+          stack,
+          hostName: host.name,
+          hostUrl: host.url,
+          provider,
+          healthcheckStartInterval: host.healthcheckStartInterval,
+        });
+    hosts[host.name] = { provider, url: host.url, edge, healthcheckStartInterval: host.healthcheckStartInterval };
+    // Optional (platform:monitoring): Prometheus and its exporters beside the edge; its config lists this host's routes.
+    if (edge instanceof Edge && edge.monitoring)
+      monitoring[host.name] = new Monitoring(`monitoring-${host.name}`, {
+        stack,
+        hostName: host.name,
+        provider,
+        network: edge.monitoring.network,
+        dependsOn: [edge.monitoring.attachment],
+        targets: probeTargets(plans, stack, host.name),
+      });
+  }
+  return { hosts, monitoring };
+}
 
 /** Files that cannot be read come back with a problem the validator reports; only an unlistable directory stops here. */
 function readTenants(directory: string): TenantSourceFile[] {
