@@ -149,11 +149,16 @@ export async function runProgram(
 }
 
 async function resolveOutputs(program: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const exported = Object.entries(program).filter(([key]) => key !== "default" && key !== "__esModule");
+  // A promise the program fails to keep (a problem found once the stack's own outputs are read) is the run's error.
+  // Several exports may derive from the same failing promise: all are settled (as Pulumi's runtime awaits every
+  // export), so none is left rejected with no one listening, and the first failure is the run's error.
+  const settledExports = await Promise.allSettled(exported.map(([, value]) => Promise.resolve(value)));
+  const failure = settledExports.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(program)) {
-    if (key === "default" || key === "__esModule") continue;
-    // A promise the program fails to keep (a problem found once the stack's own outputs are read) is the run's error.
-    const settled: unknown = value instanceof Promise ? await value : value;
+  for (const [i, [key]] of exported.entries()) {
+    const settled = (settledExports[i] as PromiseFulfilledResult<unknown>).value;
     const output: pulumi.Output<unknown> = pulumi.output(settled as pulumi.Input<unknown>) as pulumi.Output<unknown>;
     out[key] = await new Promise<unknown>((resolve) => output.apply((resolved: unknown) => resolve(resolved)));
   }
