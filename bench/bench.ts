@@ -81,6 +81,8 @@ function runProgram(
     ...(program.options.tsconfig ? { PULUMI_NODEJS_TSCONFIG_PATH: program.options.tsconfig } : {}),
     PULUMI_NODEJS_PROJECT: program.project,
     PULUMI_NODEJS_STACK: "production",
+    // As the language host sets it: both programs declare a StackReference (ours to its own outputs) named with it.
+    PULUMI_NODEJS_ORGANIZATION: "organization",
     PULUMI_NODEJS_DRY_RUN: "true",
     // Config as the language host passes it: every value a string, structured values as JSON.
     PULUMI_CONFIG: JSON.stringify(

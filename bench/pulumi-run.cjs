@@ -5,7 +5,7 @@
  *
  * The parent (bench/bench.ts) starts this file as the nodejs language host would start @pulumi/pulumi/cmd/run:
  * `node <runtime.options.nodeargs> <this file>`, cwd = the project, PULUMI_NODEJS_TYPESCRIPT /
- * PULUMI_NODEJS_TSCONFIG_PATH from runtime.options, config in PULUMI_CONFIG. This file then does what
+ * PULUMI_NODEJS_TSCONFIG_PATH from runtime.options, PULUMI_NODEJS_ORGANIZATION, config in PULUMI_CONFIG. This file then does what
  * cmd/run/index.js does before it connects to an engine (OpenTelemetry hook, source-map-support, the v8 inspector
  * hooks) and calls the SDK's own `run()` (cmd/run/run.js), which registers ts-node with the same options and loads
  * the program (package.json `main`, as for `pulumi` with no `main` in Pulumi.yaml) inside the root Stack resource.
@@ -61,11 +61,14 @@ pulumi.runtime.setMocks(
     newResource(args) {
       resources++;
       byType[args.type] = (byType[args.type] ?? 0) + 1;
-      // Outputs the programs read: a password's result and an image's id (same values as test/program-harness.ts).
+      // Outputs the programs read: a password's result, an image's id and a StackReference's outputs (same values
+      // as test/program-harness.ts). The stack read back has no outputs, as on a first deployment: the program
+      // then declares every tenant's database volume from its tenant file, the same resources as with a memory.
       /** @type {Record<string, unknown>} */
       const state = { ...args.inputs };
       if (args.type === "random:index/randomPassword:RandomPassword") state.result = `generated-password-${args.name}`;
       if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${String(args.inputs.name)}`;
+      if (args.type === "pulumi:pulumi:StackReference") Object.assign(state, { outputs: {}, secretOutputNames: [] });
       return { id: `${args.name}-id`, state };
     },
     call(args) {
@@ -75,6 +78,9 @@ pulumi.runtime.setMocks(
   process.env.PULUMI_NODEJS_PROJECT,
   process.env.PULUMI_NODEJS_STACK,
   true,
+  // The language host passes the organization in this variable (cmd/run/index.js); the program's StackReference to
+  // its own outputs (stacks/deployed-databases.ts) names it.
+  process.env.PULUMI_NODEJS_ORGANIZATION,
 );
 
 /** @type {Set<unknown>} */

@@ -32,3 +32,8 @@ for (let i = 0; i < count("docker:index/container:Container"); i++) {
 for (let i = 0; i < count("command:local:Command"); i++) {
   new command.local.Command(`command-${i}`, { create: `echo ${i}` });
 }
+// The platform reads its own previous outputs through a StackReference to itself (stacks/deployed-databases.ts); a
+// StackReference is a read, not a managed resource, but it is registered like one, so the baseline declares it too.
+for (let i = 0; i < count("pulumi:pulumi:StackReference"); i++) {
+  new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+}
