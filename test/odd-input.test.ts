@@ -112,10 +112,16 @@ describe("files that are not readable tenant files", () => {
     expect(runValidate([file]).exitCode).toBe(0);
   });
 
-  // Root reads any file whatever its mode, and tests may run as root: then the check runs as user nobody.
+  // Root reads any file whatever its mode (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), and tests may run as root: then
+  // validate runs as root without those two capabilities (setpriv, util-linux), so the kernel refuses the file with
+  // EACCES just as for any user. It used to run as user nobody instead, which needs nobody to read the checkout (its
+  // package.json, node_modules, the node in .engine/): in a checkout under a private folder (mode 0700, as under
+  // `mktemp -d`) node failed with ERR_INVALID_PACKAGE_CONFIG before validate read anything. Root without the
+  // override still reads the checkout as its owner (or through its group/other bits), wherever it sits.
   const asRoot = process.getuid?.() === 0;
-  const canRunAsNobody = !asRoot || spawnSync(process.execPath, ["-e", ""], { uid: 65534, gid: 65534 }).status === 0;
-  it.skipIf(!canRunAsNobody)("a file without read permission (as a non-root user; skipped only if root cannot switch user)", () => {
+  const WITHOUT_FILE_OVERRIDE = ["--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search", "--"];
+  const canDropOverride = !asRoot || spawnSync("setpriv", [...WITHOUT_FILE_OVERRIDE, process.execPath, "-e", ""]).status === 0;
+  it.skipIf(!canDropOverride)("a file without read permission (as root: without its file-permission override; skipped only if setpriv cannot drop it)", () => {
     const dir = tempDir();
     const file = path.join(dir, "acme.yaml");
     writeFileSync(file, TENANT);
@@ -125,11 +131,9 @@ describe("files that are not readable tenant files", () => {
       expect(runValidate([dir]).stderr).toContain(expected);
       return;
     }
-    const run = spawnSync(process.execPath, ["--import", "tsx", "cli/validate.ts", dir], {
+    const run = spawnSync("setpriv", [...WITHOUT_FILE_OVERRIDE, process.execPath, "--import", "tsx", "cli/validate.ts", dir], {
       cwd: PROJECT_ROOT,
       encoding: "utf8",
-      uid: 65534,
-      gid: 65534,
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(`${expected}\n1 problem(s) in 1 file(s)\n`);
