@@ -7,6 +7,7 @@ import { EDGE_METRICS_PORT, monitoringNames } from "../model/monitoring";
 import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../model/stack";
 import { containerImage, dockerCpus, stopSettings } from "./container-settings";
+import { EDGE_KEEPER_SCRIPT } from "./edge-keeper-script";
 import { resourceOptions } from "./resource-options";
 
 export interface EdgeArgs {
@@ -35,6 +36,23 @@ export const EDGE_THROTTLE = "500ms";
 
 /** The pause container barely runs: it needs no more than this. */
 const PAUSE_LIMITS = { cpus: 0.1, memoryMb: 16 };
+/** The keeper runs a shell loop and a few docker CLI calls per event. */
+const KEEPER_LIMITS = { cpus: 0.2, memoryMb: 64 };
+/** How often the keeper looks without an event to wake it (events wake it at once). */
+const KEEPER_TICK_SECONDS = 2;
+
+/**
+ * Traefik's health check: its ping answers, and its network namespace has an interface besides `lo`. The second half
+ * fails when Traefik runs in a namespace its pause container no longer holds (the pause container restarted: the
+ * engine removed every interface of the old namespace, and Traefik, still alive in it, would answer its ping on
+ * `lo` forever). Docker then reports Traefik unhealthy, and the edge keeper restarts it into the new namespace.
+ */
+export function edgeHealthTest(): string[] {
+  return [
+    "CMD-SHELL",
+    `traefik healthcheck --ping --entrypoints.traefik.address=${EDGE_INTERNAL_ADDRESS} >/dev/null && grep -Eq '^ *eth[0-9]+:' /proc/net/dev || { echo 'not in its pause container network namespace, or ping failed'; exit 1; }`,
+  ];
+}
 
 /**
  * One Traefik per host. It learns routes from container labels (Docker provider, nothing exposed by default) and
@@ -54,6 +72,8 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
   readonly pauseName: string;
   readonly stack: string;
   readonly pauseId: pulumi.Output<string>;
+  /** Restarts Traefik into its pause container's current namespace (components/edge-keeper-script.ts). */
+  readonly keeper: docker.Container;
   readonly resources: pulumi.Resource[];
   /** With monitoring on: the network Prometheus scrapes Traefik on (the pause container attached), and its attachment. */
   readonly monitoring?: { network: pulumi.Output<string>; attachment: pulumi.Resource };
@@ -137,7 +157,7 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         ],
         // Probed every second: a replaced Traefik must be seen healthy within seconds.
         healthcheck: {
-          tests: ["CMD", "traefik", "healthcheck", "--ping", `--entrypoints.traefik.address=${EDGE_INTERNAL_ADDRESS}`],
+          tests: edgeHealthTest(),
           interval: "1s",
           timeout: "3s",
           retries: 3,
@@ -156,6 +176,32 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         labels,
       },
       { parent: this, provider, ...resourceOptions.edgeContainer() },
+    );
+    // The edge keeper: Docker does not restart a container whose network namespace went away with its pause
+    // container, nor retry one whose start failed because the pause container was not running yet (an engine
+    // restart starts both at once). Without it a pause restart is a total outage that never ends.
+    this.keeper = new docker.Container(
+      resourceNames.edgeKeeper(hostName),
+      {
+        name: dockerNames.edgeKeeper(stack.name),
+        image: containerImage(resourceNames.edgeKeeperImage(hostName), stack.edge.keeperImage, stack.images.pull, { parent: this, provider }),
+        entrypoints: ["/bin/sh", "-c", EDGE_KEEPER_SCRIPT],
+        envs: [`PAUSE=${this.pauseName}`, `STACK=${stack.name}`, `TICK_SECONDS=${KEEPER_TICK_SECONDS}`],
+        // It restarts containers, so it holds the Docker API's write calls: no network at all, nothing can reach it.
+        networkMode: "none",
+        mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }],
+        restart: "unless-stopped",
+        // It keeps no state worth a grace period.
+        stopTimeout: 1,
+        destroyGraceSeconds: 1,
+        cpus: dockerCpus(KEEPER_LIMITS.cpus),
+        memory: KEEPER_LIMITS.memoryMb,
+        memorySwap: KEEPER_LIMITS.memoryMb,
+        logDriver: "json-file",
+        logOpts: { "max-size": "1m", "max-file": "2" },
+        labels,
+      },
+      { parent: this, provider },
     );
     if (monitoringNetwork) {
       // Attached from outside, like a tenant's ingress network: turning monitoring on does not replace the pause

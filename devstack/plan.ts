@@ -28,6 +28,7 @@ export function imagesOf({ stack, plans }: LocalStackPlan): string[] {
   return [
     stack.edge.image,
     stack.edge.pauseImage,
+    stack.edge.keeperImage,
     ...(stack.monitoring.enabled ? Object.values(stack.monitoring.images) : []),
     ...plans.flatMap((plan) => [
       ...plan.services.map((service) => service.runImage),

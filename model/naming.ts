@@ -44,6 +44,8 @@ export const resourceNames = {
   edgeContainer: (host: string) => `edge-${host}-traefik`,
   edgePause: (host: string) => `edge-${host}-pause`,
   edgePauseImage: (host: string) => `edge-${host}-pause-image`,
+  edgeKeeper: (host: string) => `edge-${host}-keeper`,
+  edgeKeeperImage: (host: string) => `edge-${host}-keeper-image`,
 };
 
 export const dockerNames = {
@@ -65,6 +67,8 @@ export const dockerNames = {
   edgeContainer: (stack: string) => `platform-${stack}-traefik`,
   /** Holds the edge's network namespace; tenants attach their ingress networks to it by this name. */
   edgePause: (stack: string) => `platform-${stack}-edge-pause`,
+  /** Restarts Traefik into its pause container's namespace when that namespace is renewed (components/edge-keeper-script.ts). */
+  edgeKeeper: (stack: string) => `platform-${stack}-edge-keeper`,
   edgeVolume: (stack: string) => `platform-${stack}-traefik-acme`,
   /** Traefik's own network (published ports); no tenant container joins it. */
   edgeNetwork: (stack: string) => `platform-${stack}-edge`,

@@ -37,7 +37,7 @@ export interface StackDefinition {
   defaultHost: string;
   tls: "acme" | "self-signed" | "none";
   acme?: { email: string; caServer: string; challenge: "http" | "tls" };
-  edge: { image: string; pauseImage: string; httpPort: number; httpsPort: number; accessLog: boolean; dashboard: { enabled: boolean; port: number } };
+  edge: { image: string; pauseImage: string; keeperImage: string; httpPort: number; httpsPort: number; accessLog: boolean; dashboard: { enabled: boolean; port: number } };
   images: { postgres: string; redis: string; replace: Record<string, string>; pull: boolean };
   defaults: { resources: Resources; databaseResources: Resources };
   protectData: boolean;

@@ -3,7 +3,7 @@
 # Traefik from its Go source, the edge's pause container and the demo app. Recipes live in engine/images/<name>/.
 #
 #   scripts/images.sh                  # everything
-#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring
+#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring, docker-cli
 #   FORCE=1 scripts/images.sh …        # rebuild even when up to date (the selected images and their base images)
 #
 # Idempotent: each image carries the label platform.local-image.inputs=<sha256 of its build inputs> (recipe files,
@@ -31,11 +31,11 @@ die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
 elapsed() { local s=$(( SECONDS - $1 )); printf '%dm%02ds' $(( s / 60 )) $(( s % 60 )); }
 
 # --- what to build -------------------------------------------------------------------------------------------------
-want_sinks=0 want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0 want_monitoring=0
+want_keeper=0 want_sinks=0 want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0 want_monitoring=0
 [ $# -eq 0 ] && set -- all
 for t in "$@"; do
   case "$t" in
-    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 want_sinks=1 want_monitoring=1 ;;
+    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 want_sinks=1 want_monitoring=1 want_keeper=1 ;;
     base) want_base=1 ;;
     postgres) want_pg15=1 want_pg17=1 ;;
     postgres:15 | postgres-15) want_pg15=1 ;;
@@ -46,11 +46,12 @@ for t in "$@"; do
     demo-app) want_demo=1 ;;
     backup-sinks) want_sinks=1 ;;
     monitoring) want_monitoring=1 ;;
+    docker-cli) want_keeper=1 ;;
     -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring)" ;;
+    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring, docker-cli)" ;;
   esac
 done
-need_bookworm=$(( want_base || want_pg15 || want_redis || want_traefik || want_demo || want_monitoring ))
+need_bookworm=$(( want_base || want_pg15 || want_redis || want_traefik || want_demo || want_monitoring || want_keeper ))
 need_trixie=$(( want_base || want_pg17 ))
 
 # --- prerequisites ---------------------------------------------------------------------------------------------------
@@ -295,6 +296,17 @@ build_demo() { # build_demo <tag> <version> <always-fail-health>
   built+=("$tag"); step_done "built"
 }
 
+# --- the docker CLI (the edge keeper's image on the dev stack) -----------------------------------------------------------
+build_docker_cli() {
+  local tag=platform-local/docker-cli:20.10 hash
+  hash=$(hash_inputs "$IMAGES/docker-cli/Dockerfile" "base=$(base_hash bookworm)")
+  step_begin "$tag (Debian docker.io's CLI)"
+  if up_to_date "$tag" "$hash"; then skipped+=("$tag"); step_done "up to date, skipped"; return; fi
+  docker_build "$tag" "$hash" "$IMAGES/docker-cli" --build-arg BASE=platform-local/debian:bookworm \
+    --label "org.opencontainers.image.description=docker CLI for the platform's edge keeper"
+  built+=("$tag"); step_done "built"
+}
+
 # --- small Go programs in an image of their own (FROM scratch) --------------------------------------------------------
 # build_go_image <tag> <recipe dir> <what, for the step line> <image description>: the recipe's main.go, go.mod and
 # (when present) go.sum are its inputs.
@@ -332,6 +344,7 @@ if (( want_demo )); then
   build_demo broken broken true
 fi
 (( want_traefik )) && build_traefik
+(( want_keeper )) && build_docker_cli
 if (( want_monitoring )); then
   build_monitoring prometheus prometheus prometheus
   build_monitoring blackbox-exporter prometheus-blackbox-exporter blackbox_exporter

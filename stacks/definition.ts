@@ -91,6 +91,9 @@ function withDefaults(name: string, file: string, config: StackConfig, previewAt
       image: config.edge?.image ?? "traefik:v3.6.12",
       // Holds the edge's ports and networks (see components/edge.ts); Kubernetes' pause image is made for exactly this.
       pauseImage: config.edge?.pauseImage ?? "registry.k8s.io/pause:3.10",
+      // Keeps Traefik in its pause container's namespace (components/edge-keeper-script.ts): it needs only sh and the
+      // docker CLI, which Docker's own CLI image is made for.
+      keeperImage: config.edge?.keeperImage ?? "docker:27.5.1-cli",
       httpPort: config.edge?.httpPort ?? 80,
       httpsPort: config.edge?.httpsPort ?? 443,
       accessLog: config.edge?.accessLog ?? true,

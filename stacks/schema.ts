@@ -59,6 +59,7 @@ export const stackConfigKeys = {
     .strictObject({
       image: z.string().min(1).optional(),
       pauseImage: z.string().min(1).optional(),
+      keeperImage: z.string().min(1).optional(),
       httpPort: port.optional(),
       httpsPort: port.optional(),
       accessLog: z.boolean().optional(),

@@ -1,0 +1,93 @@
+/**
+ * The edge keeper's program (POSIX sh with the docker CLI: the official `docker:<version>-cli` image, or the dev
+ * stack's Debian build). It keeps every container that runs in the edge's pause container's network namespace
+ * (Traefik) inside that namespace's current run, which Docker itself does not do:
+ *
+ * - The pause container restarted (a crash the engine restarted, `docker restart`, an engine restart): every member
+ *   still runs in the old, dead namespace (only `lo` inside) and Docker keeps calling it healthy. The keeper restarts
+ *   each member that started before the pause container's current run, at once and without a grace period (nothing
+ *   can reach it in the dead namespace), so it joins the new namespace.
+ * - A member's start failed (`cannot join network of a non running container`: the engine started Traefik before
+ *   its pause container after a restart, and never retries): once the pause container runs, the keeper starts it.
+ * - A member reports unhealthy (a hung Traefik; Traefik's health check also fails outside its pause container's
+ *   namespace): the keeper restarts it, at most once per UNHEALTHY_BACKOFF_SECONDS so a broken one is not restarted
+ *   in a loop.
+ *
+ * What it never does: start a pause container or a member someone stopped on purpose (`docker stop`, `docker kill`:
+ * the engine records them as stopped by hand and so does the keeper, since they exit without a start error). Those
+ * are reported by `npm run status` and started again by the next `pulumi up`. It acts only while the pause container
+ * runs: a member cannot join a namespace that does not exist.
+ *
+ * It wakes on every container event of the stack (a pause container's `start` is one) and every TICK_SECONDS, so a
+ * missed event costs at most one tick. It needs the Docker API's write calls (restart, start), so it runs with no
+ * network at all (`network_mode: none`): nothing can reach it, and it reaches nothing but the engine's socket.
+ *
+ * `sh -c <script> sh once` makes one pass and exits. Environment: PAUSE (the pause container's name), STACK (the `platform.stack` label of the stack's containers),
+ * TICK_SECONDS, UNHEALTHY_BACKOFF_SECONDS, KEEPER_STATE_DIR (where it notes its restarts; default /tmp/edge-keeper).
+ */
+export const EDGE_KEEPER_SCRIPT = `set -u
+log() { echo "edge-keeper: $*"; }
+
+# The engine reports start times in RFC 3339 with up to nine fraction digits and trailing zeros dropped; padded to
+# nine digits they compare as text (every time is UTC, 'Z').
+sortable() {
+  printf '%s\\n' "$1" | sed -e 's/Z$//' -e 's/^\\([^.]*\\)$/\\1./' -e 's/\\.\\([0-9]*\\)$/.\\1000000000/' -e 's/\\(\\.[0-9]\\{9\\}\\).*$/\\1/'
+}
+earlier() { [ "$1" != "$2" ] && [ "$(printf '%s\\n%s\\n' "$1" "$2" | LC_ALL=C sort | head -n 1)" = "$1" ]; }
+
+# Unhealthy members are restarted at most once per backoff: a file per container holds when the keeper last did.
+STAMPS=\${KEEPER_STATE_DIR:-/tmp/edge-keeper}
+mkdir -p "$STAMPS"
+backing_off() {
+  last=$(cat "$STAMPS/$1" 2>/dev/null || echo 0)
+  [ $(( $(date +%s) - last )) -lt "\${UNHEALTHY_BACKOFF_SECONDS:-30}" ]
+}
+
+reconcile() {
+  pause=$(docker inspect -f '{{.Id}} {{.State.Running}} {{.State.StartedAt}}' "$PAUSE" 2>/dev/null) || return 0
+  set -- $pause
+  [ "$2" = true ] || return 0
+  pause_id=$1
+  pause_started=$(sortable "$3")
+  ids=$(docker ps -aq --no-trunc --filter "label=platform.stack=$STACK")
+  [ -n "$ids" ] || return 0
+  docker inspect -f '{{.Id}}|{{.Name}}|{{.HostConfig.NetworkMode}}|{{.State.Running}}|{{.State.StartedAt}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.State.Error}}' $ids 2>/dev/null |
+    while IFS='|' read -r id name mode running started health error; do
+      [ "$mode" = "container:$pause_id" ] || continue
+      name=\${name#/}
+      if [ "$running" = true ]; then
+        if earlier "$(sortable "$started")" "$pause_started"; then
+          log "$name started before its pause container's current run, so its network namespace is gone: restarting it"
+          docker restart -t 0 "$id" >/dev/null || log "restarting $name failed"
+        elif [ "$health" = unhealthy ] && ! backing_off "$id"; then
+          log "$name is unhealthy: restarting it"
+          date +%s > "$STAMPS/$id"
+          docker restart "$id" >/dev/null || log "restarting $name failed"
+        fi
+      elif [ -n "$error" ]; then
+        log "$name failed to start ($error): starting it now that its pause container runs"
+        docker start "$id" >/dev/null || log "starting $name failed"
+      fi
+    done
+}
+
+events() {
+  while :; do
+    docker events --filter type=container --filter "label=platform.stack=$STACK" --format '{{.Action}}' 2>/dev/null
+    sleep 1
+  done
+}
+ticks() { while :; do echo tick; sleep "\${TICK_SECONDS:-5}"; done; }
+
+main() {
+  log "keeping the members of $PAUSE's network namespace (stack $STACK) in its current run"
+  { ticks & events; } | while read -r _; do reconcile; done
+}
+
+# \`once\`: one pass and no loop (the tests drive it with a stand-in docker).
+if [ "\${1:-}" = once ]; then reconcile; exit 0; fi
+# PID 1 of its container: sh defers traps while a foreground command runs, so the loop runs in the background.
+trap 'exit 0' TERM INT
+main &
+wait
+`;
