@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { COMPONENT_TYPES, dockerNames, LABEL, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
+import { COMPONENT_TYPES, dockerNames, EDGE_ROLES, LABEL, platformLabels, resourceNames, toDockerLabels } from "../model/naming";
 import { EDGE_METRICS_PORT, monitoringNames } from "../model/monitoring";
 import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../model/stack";
@@ -82,6 +82,8 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
     super(COMPONENT_TYPES.edge, name, {}, opts);
     const { stack, hostName, provider } = args;
     const labels = toDockerLabels(platformLabels(stack.name));
+    // The rollout gate and `npm run status` find Traefik and the keeper by their role, not by name.
+    const roleLabels = (role: string) => toDockerLabels({ ...platformLabels(stack.name), [LABEL.role]: role });
     this.containerName = dockerNames.edgeContainer(stack.name);
     this.pauseName = dockerNames.edgePause(stack.name);
 
@@ -173,7 +175,7 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         memorySwap: EDGE_LIMITS.memoryMb,
         logDriver: "json-file",
         logOpts: { "max-size": "20m", "max-file": "5" },
-        labels,
+        labels: roleLabels(EDGE_ROLES.traefik),
       },
       { parent: this, provider, ...resourceOptions.edgeContainer() },
     );
@@ -199,7 +201,7 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         memorySwap: KEEPER_LIMITS.memoryMb,
         logDriver: "json-file",
         logOpts: { "max-size": "1m", "max-file": "2" },
-        labels,
+        labels: roleLabels(EDGE_ROLES.keeper),
       },
       { parent: this, provider },
     );

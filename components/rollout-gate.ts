@@ -1,15 +1,19 @@
 import * as command from "@pulumi/command";
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL } from "../model/naming";
-import { EDGE_INTERNAL_ADDRESS } from "./edge";
+import { EDGE_ROLES, LABEL } from "../model/naming";
+import { EDGE_INTERNAL_ADDRESS } from "./edge-address";
 
 export interface RolloutGateArgs {
   /** The Docker host (DOCKER_HOST) Traefik runs on. */
   hostUrl: string;
   /** Labels that find every container of this service, current or replaced. */
   owner: { stack: string; tenant: string; service: string };
-  edgeContainerName: string;
+  /**
+   * The stack whose edge routes the service (a preview's base). The gate finds that edge's Traefik by its labels when
+   * it runs: Traefik's container is named anew at each replacement, and during one two of them run.
+   */
+  edgeStack: string;
   /** Traefik's name for the service's load balancer, with its provider (`acme-web@docker`). */
   traefikService: string;
   /** The service's current containers and the network Traefik reaches them on. */
@@ -54,7 +58,7 @@ export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent:
       create: WAIT_FOR_TRAEFIK,
       environment: {
         DOCKER_HOST: args.hostUrl,
-        EDGE: args.edgeContainerName,
+        EDGE_FILTER: `label=${LABEL.role}=${EDGE_ROLES.traefik},label=${LABEL.stack}=${args.edgeStack}`,
         OWNER: `label=${LABEL.stack}=${args.owner.stack},label=${LABEL.tenant}=${args.owner.tenant},label=${LABEL.service}=${args.owner.service}`,
         NETWORK: args.ingressNetworkName,
         PORT: String(args.port),
@@ -76,6 +80,9 @@ export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent:
  */
 export const WAIT_FOR_TRAEFIK = `set -u
 deadline=$(( $(date +%s) + TIMEOUT ))
+edge_filters=""; for f in $(echo "$EDGE_FILTER" | tr , ' '); do edge_filters="$edge_filters --filter $f"; done
+EDGE=$(docker ps -q --filter status=running $edge_filters | head -n 1)
+[ -n "$EDGE" ] || { echo "no Traefik of this stack runs on this host ($EDGE_FILTER)" >&2; exit 1; }
 routes() { docker exec "$EDGE" wget -qO- "http://$INTERNAL/api/http/services/$SERVICE" 2>/dev/null || true; }
 # until_routed <yes|no> <servers...>: waits until Traefik lists all (yes) or none (no) of the servers.
 until_routed() {

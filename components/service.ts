@@ -36,7 +36,7 @@ export interface ServiceArgs {
    * The edge that routes this service: its stack (a preview's base) selects the containers by label, and the rollout
    * gate asks its Traefik container whether it routes to the new containers.
    */
-  edge: { stack: string; hostUrl: string; containerName: string };
+  edge: { stack: string; hostUrl: string };
 }
 
 /** One app service of a tenant: its image and `replicas` containers, health-gated and routed by labels. */
@@ -116,7 +116,7 @@ export class Service extends pulumi.ComponentResource {
       rolloutGate(resourceNames.rolloutGate(tenant, plan.name), {
         hostUrl: args.edge.hostUrl,
         owner: { stack, tenant, service: plan.name },
-        edgeContainerName: args.edge.containerName,
+        edgeStack: args.edge.stack,
         traefikService: `${traefikServiceName(stack, tenant, plan.name)}@docker`,
         containers: this.containers,
         ingressNetworkName: args.ingressNetworkName,

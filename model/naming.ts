@@ -99,7 +99,12 @@ export const LABEL = {
   edge: "platform.edge",
   /** On a release task's container, in place of `platform.service` (it is none of the service's containers): the service. */
   release: "platform.release",
+  /** On the edge's containers: which part of the edge it is (EDGE_ROLES). Traefik is found by it, not by name. */
+  role: "platform.role",
 } as const;
+
+/** Values of LABEL.role. */
+export const EDGE_ROLES = { traefik: "traefik", keeper: "edge-keeper" } as const;
 
 export function platformLabels(stack: string, owner?: { tenant: string; service?: string }): Record<string, string> {
   const labels: Record<string, string> = { [LABEL.managed]: "true", [LABEL.stack]: stack };

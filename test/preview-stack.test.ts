@@ -137,7 +137,7 @@ describe("a platform pull request's preview of staging (pr-7: acme and wishlist)
     for (const attachment of attachments)
       expect(attachment.inputs.environment).toMatchObject({ EDGE: "platform-staging-edge-pause", EDGE_ID: "staging-pause-id" });
     const gate = commands.find((c) => c.name === "acme-web-rollout")!;
-    expect(gate.inputs.environment).toMatchObject({ EDGE: "platform-staging-traefik", SERVICE: "pr-7--acme-web@docker" });
+    expect(gate.inputs.environment).toMatchObject({ EDGE_FILTER: "label=platform.role=traefik,label=platform.stack=staging", SERVICE: "pr-7--acme-web@docker" });
   });
 });
 

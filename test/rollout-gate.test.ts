@@ -19,7 +19,9 @@ case "$1" in
     if [ -f "$state/new-hidden" ]; then echo '{"servers":["http://10.0.0.2:8080"]}'
     elif [ -f "$state/relisted" ] && [ -f "$state/paused" ]; then echo '{"servers":["http://10.0.0.3:8080"]}'
     else echo '{"servers":["http://10.0.0.2:8080","http://10.0.0.3:8080"]}'; fi ;;
-  ps) printf 'old\\nnew\\n' ;;
+  ps)
+    # The edge's Traefik, found by its labels (its name changes with each replacement); then the service's containers.
+    case "$*" in *platform.role=traefik*) [ -f "$state/no-edge" ] || echo traefik-1 ;; *) printf 'old\\nnew\\n' ;; esac ;;
   inspect)
     case "$*" in *Config.Image*) echo traefik:test ;; *old) echo 10.0.0.2 ;; *new) echo 10.0.0.3 ;; esac ;;
   pause) touch "$state/paused" ;;
@@ -28,18 +30,19 @@ case "$1" in
 esac
 `;
 
-function runGate(opts: { traefikNeverRoutesNew?: boolean } = {}) {
+function runGate(opts: { traefikNeverRoutesNew?: boolean; noTraefik?: boolean } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "gate-"));
   writeFileSync(path.join(dir, "docker"), FAKE_DOCKER);
   chmodSync(path.join(dir, "docker"), 0o755);
   writeFileSync(path.join(dir, "calls"), "");
   if (opts.traefikNeverRoutesNew) writeFileSync(path.join(dir, "new-hidden"), "");
+  if (opts.noTraefik) writeFileSync(path.join(dir, "no-edge"), "");
   const result = spawnSync("sh", ["-c", WAIT_FOR_TRAEFIK], {
     encoding: "utf8",
     env: {
       PATH: `${dir}:${process.env.PATH}`,
       FAKE_STATE: dir,
-      EDGE: "platform-dev-traefik",
+      EDGE_FILTER: "label=platform.role=traefik,label=platform.stack=dev",
       INTERNAL: "127.0.0.1:8082",
       SERVICE: "acme-web@docker",
       SERVERS: "http://10.0.0.3:8080",
@@ -64,8 +67,17 @@ describe("the rollout gate", () => {
     expect(calls.findIndex((c) => c.startsWith("run --rm --network none traefik:test"))).toBeGreaterThan(pause);
     expect(calls.indexOf("unpause old")).toBeGreaterThan(pause);
     expect(calls.some((c) => c.includes("pause new"))).toBe(false);
-    expect(calls.find((c) => c.startsWith("ps"))).toContain("--filter label=platform.tenant=acme");
+    expect(calls[0]).toBe("ps -q --filter status=running --filter label=platform.role=traefik --filter label=platform.stack=dev");
+    expect(calls.filter((c) => c.startsWith("exec")).every((c) => c.startsWith("exec traefik-1 wget"))).toBe(true);
+    expect(calls.find((c) => c.startsWith("ps") && c.includes("tenant"))).toContain("--filter label=platform.tenant=acme");
     expect(paused).toBe(false);
+  });
+
+  it("fails the deployment with one line when no Traefik of the stack runs on the host", () => {
+    const { status, stderr, calls } = runGate({ noTraefik: true });
+    expect(status).toBe(1);
+    expect(stderr.trim()).toBe("no Traefik of this stack runs on this host (label=platform.role=traefik,label=platform.stack=dev)");
+    expect(calls.some((c) => c.startsWith("pause"))).toBe(false);
   });
 
   it("fails the deployment, naming the service, when Traefik never routes to the new container", () => {

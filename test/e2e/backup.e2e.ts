@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { addresses, addTenant, docker, expectOk, get, pulumi, readTenant, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
+import { addresses, addTenant, docker, expectOk, get, pulumi, readTenant, removeTenant, REPO, STACK, tenantHost, up, waitFor, type World } from "./harness";
 import { useWorld } from "./world-hooks";
 
 // Backups and restore on the real engine (issue 13): one tenant (alpha: web + Postgres 15), on the default schedule
@@ -38,14 +38,6 @@ function dbJson<T>(...args: string[]): { status: number | null; value: T } {
 }
 
 const psql = (container: string, sql: string) => docker(["exec", container, "psql", "-h", "/var/run/postgresql", "-U", "app", "-d", "app", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]);
-
-async function waitFor(what: string, check: () => boolean, seconds = 60): Promise<void> {
-  const until = Date.now() + seconds * 1000;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 interface Run { id: string; result: string; sizeBytes: number; error: string; time: string }
 

@@ -12,9 +12,13 @@ import { findToolchain, requireDocker, runPulumi, selectStack, type PulumiRun, t
  */
 
 export const REPO = path.resolve(__dirname, "../..");
-export const STACK = "e2e";
-export const HTTP_PORT = 18000;
-export const DASHBOARD_PORT = 18081;
+/**
+ * The world's stack and ports. A benchmark that needs a world beside the e2e suite's (bench/) names its own through
+ * E2E_STACK, E2E_HTTP_PORT and E2E_DASHBOARD_PORT; the e2e files assume the defaults.
+ */
+export const STACK = process.env.E2E_STACK ?? "e2e";
+export const HTTP_PORT = Number(process.env.E2E_HTTP_PORT ?? 18000);
+export const DASHBOARD_PORT = Number(process.env.E2E_DASHBOARD_PORT ?? 18081);
 export const DOMAIN = "dev.localhost";
 /** Tenant files reference registry images; the e2e stack maps them to the local demo app builds. */
 export const IMAGES = {
@@ -215,6 +219,24 @@ export function httpFrom(from: string, url: string, headers: Record<string, stri
   // -S prints the response headers on stderr, the body goes to stdout.
   const status = [...result.stderr.matchAll(/^\s*HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1])).pop();
   return { ok: result.status === 0, ...(status !== undefined ? { status } : {}), output: `${result.stdout}${result.stderr}`.slice(0, 300) };
+}
+
+/** This repository's `npm run status`, run on the world (a copy of the repo) with the world's state backend. */
+export function statusCli(world: World, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/status.ts"), "--stack", STACK, "--cwd", world.dir, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, PULUMI_BACKEND_URL: world.toolchain.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: world.toolchain.env.PULUMI_CONFIG_PASSPHRASE },
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** Polls `check` every half second until it holds, failing after `seconds`. */
+export async function waitFor(what: string, check: () => boolean, seconds = 60): Promise<void> {
+  const until = Date.now() + seconds * 1000;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 export function addTenant(world: World, file: string, text: string): void {

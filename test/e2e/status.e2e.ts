@@ -1,8 +1,6 @@
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { StatusReport } from "../../status/report";
-import { docker, edgeContainer, edgePauseContainer, expectOk, HTTP_PORT, IMAGES, removeTenant, REPO, STACK, tenantHost, up, type World } from "./harness";
+import { docker, edgeContainer, edgePauseContainer, expectOk, HTTP_PORT, IMAGES, removeTenant, STACK, statusCli, tenantHost, up, waitFor, type World } from "./harness";
 import { useWorld } from "./world-hooks";
 
 // `npm run status` against the e2e world's stack on the real engine (issue 12: "status reports an unhealthy
@@ -14,26 +12,11 @@ useWorld((created) => {
   removeTenant(world, "beta.yaml");
 });
 
-/** This repository's CLI, run on the world (a copy of the repo) with the world's state backend. */
-function status(...args: string[]) {
-  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/status.ts"), "--stack", STACK, "--cwd", world.dir, ...args], {
-    encoding: "utf8",
-    env: { ...process.env, PULUMI_BACKEND_URL: world.toolchain.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: world.toolchain.env.PULUMI_CONFIG_PASSPHRASE },
-  });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const status = (...args: string[]) => statusCli(world, ...args);
 
 function statusJson(): { status: number | null; report: StatusReport } {
   const run = status("--json");
   return { status: run.status, report: JSON.parse(run.stdout) as StatusReport };
-}
-
-async function waitFor(what: string, check: () => boolean, seconds = 60): Promise<void> {
-  const until = Date.now() + seconds * 1000;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 const health = (container: string) => docker(["inspect", "-f", "{{.State.Health.Status}}", container]).stdout;
