@@ -12,8 +12,9 @@ import { buildStatus, namesExpected } from "../status/report";
 
 /**
  * `npm run status -- --stack <s> [--json] [--cwd <project>]`: per tenant, the image each service runs, container
- * health, restarts and URLs, from the stack's outputs and its Docker hosts. Exit codes (fixed): 0 all healthy,
- * 1 something unhealthy, missing or a host unreachable (also: no state yet), 2 usage.
+ * health, restarts and URLs, from the stack's state (its outputs and the containers it holds) and its Docker hosts.
+ * Exit codes (fixed): 0 all healthy, 1 something unhealthy, missing, a container the state does not know, a stale
+ * edge or a host unreachable (also: no state yet), 2 usage.
  */
 
 const TOOL_ROOT = path.resolve(__dirname, "..");
@@ -83,7 +84,7 @@ async function status(stackName: string, projectDir: string, json: boolean, fail
   const observed = await Promise.all(
     Object.entries(targets).map(async ([name, target]) => [name, { url: target.url, observation: await observeHost(target, stackName, expected[name] ?? []) }] as const),
   );
-  const report = buildStatus({ stack: stackName, deployment, hosts: Object.fromEntries(observed.sort(([a], [b]) => a.localeCompare(b))) });
+  const report = buildStatus({ stack: stackName, deployment, state: read.containers, hosts: Object.fromEntries(observed.sort(([a], [b]) => a.localeCompare(b))) });
   const exitCode = report.healthy ? 0 : 1;
   return { exitCode, stdout: json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report), stderr: "" };
 }

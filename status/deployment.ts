@@ -29,32 +29,88 @@ const deploymentSchema = z.object({
 export type Deployment = z.infer<typeof deploymentSchema>;
 export type DeployedTenant = z.infer<typeof tenantSchema>;
 
+/**
+ * The Docker containers the stack's state holds (type docker:index/container:Container): what `pulumi up` created and
+ * will update or delete. A container labelled for the stack that is not among them is one a killed run left.
+ */
+export interface StateContainers {
+  /** Their Docker ids, including containers marked for deletion (the state still knows them). */
+  ids: string[];
+  /** Names of containers whose create the state records as pending (a run still going, or one that was killed). */
+  pendingCreates: string[];
+}
+
 export type DeploymentRead =
-  | { kind: "deployed"; deployment: Deployment }
+  | { kind: "deployed"; deployment: Deployment; containers: StateContainers }
   /** The backend has no such stack, or it was never brought up (no outputs). */
   | { kind: "no-state"; reason: string }
   | { kind: "error"; message: string };
 
+export const CONTAINER_TYPE = "docker:index/container:Container";
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+/** `pulumi stack export`, read loosely: only what status uses. Secrets stay encrypted (no --show-secrets). */
+const resourceSchema = z.looseObject({
+  type: z.string(),
+  id: z.string().optional(),
+  inputs: z.record(z.string(), z.unknown()).nullish(),
+  outputs: z.record(z.string(), z.unknown()).nullish(),
+});
+const exportSchema = z.looseObject({
+  deployment: z.looseObject({
+    resources: z.array(resourceSchema).nullish(),
+    pending_operations: z.array(z.looseObject({ type: z.string(), resource: resourceSchema })).nullish(),
+  }),
+});
+
+/**
+ * One `pulumi stack export` (not `stack output`): the stack's outputs are its root resource's, and the same read
+ * names every container the state holds, so finding what a killed run left costs no second CLI run. `stack output`
+ * downloads the same checkpoint, so this is no slower.
+ */
 export function readDeployment(toolchain: Toolchain, projectDir: string, stack: string): DeploymentRead {
-  const run = runPulumi(toolchain, projectDir, ["stack", "output", "--json", "--stack", stack]);
+  const run = runPulumi(toolchain, projectDir, ["stack", "export", "--stack", stack]);
   if (run.status !== 0) {
     const message = firstLine(run.stderr) || firstLine(run.stdout) || `exit ${run.status}`;
     if (/no stack named|stack .* not found|does not exist/i.test(message)) return { kind: "no-state", reason: "no such stack" };
-    return { kind: "error", message: `pulumi stack output failed: ${message}` };
+    return { kind: "error", message: `pulumi stack export failed: ${message}` };
   }
   let json: unknown;
   try {
-    json = JSON.parse(run.stdout || "{}");
+    json = JSON.parse(run.stdout);
   } catch {
-    return { kind: "error", message: `pulumi stack output printed no JSON: ${firstLine(run.stdout)}` };
+    return { kind: "error", message: `pulumi stack export printed no JSON: ${firstLine(run.stdout)}` };
   }
-  if (json && typeof json === "object" && Object.keys(json).length === 0) return { kind: "no-state", reason: "nothing deployed: no outputs" };
-  const parsed = deploymentSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return { kind: "error", message: `the stack's outputs are not the platform's: ${issue.path.join(".")}: ${issue.message}` };
-  }
-  return { kind: "deployed", deployment: parsed.data };
+  return readExport(json);
+}
+
+/** The export's JSON to what status needs; pure. */
+export function readExport(json: unknown): DeploymentRead {
+  const exported = exportSchema.safeParse(json);
+  if (!exported.success) return { kind: "error", message: `pulumi stack export printed no deployment: ${describeIssue(exported.error.issues[0]!)}` };
+  const resources = exported.data.deployment.resources ?? [];
+  const pending = exported.data.deployment.pending_operations ?? [];
+  // A stack created but never brought up has no resources; a first up that failed early has no outputs yet.
+  const outputs = resources.find((r) => r.type === STACK_TYPE)?.outputs;
+  if (!outputs || Object.keys(outputs).length === 0) return { kind: "no-state", reason: "nothing deployed: no outputs" };
+  const parsed = deploymentSchema.safeParse(outputs);
+  if (!parsed.success) return { kind: "error", message: `the stack's outputs are not the platform's: ${describeIssue(parsed.error.issues[0]!)}` };
+  const containers = [...resources, ...pending.map((op) => op.resource)].filter((r) => r.type === CONTAINER_TYPE);
+  return {
+    kind: "deployed",
+    deployment: parsed.data,
+    containers: {
+      ids: [...new Set(containers.flatMap((r) => (r.id ? [r.id] : [])))],
+      pendingCreates: pending.flatMap((op) => {
+        const name = op.resource.inputs?.name;
+        return op.type === "creating" && op.resource.type === CONTAINER_TYPE && typeof name === "string" ? [name] : [];
+      }),
+    },
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  return `${issue.path.join(".")}: ${issue.message}`;
 }
 
 function firstLine(text: string): string {

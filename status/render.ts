@@ -1,4 +1,4 @@
-import { isFine, type ServiceStatus, type StatusReport } from "./report";
+import { isFine, type OneOff, type ServiceStatus, type StatusReport } from "./report";
 
 /** The report as a table that fits a 100-column terminal; URLs and problem lines are never cut. */
 
@@ -46,10 +46,16 @@ export function renderStatus(report: StatusReport): string {
   if (report.strays.length > 0) {
     lines.push("", "containers of this stack its outputs do not account for:");
     for (const stray of report.strays)
-      lines.push(`  ${stray.host}: ${stray.name}${stray.tenant ? ` (${stray.tenant}${stray.service ? `/${stray.service}` : ""})` : ""} ${stray.status}`);
+      lines.push(`  ${stray.host}: ${stray.name}${stray.tenant ? ` (${stray.tenant}${stray.service ? `/${stray.service}` : ""})` : ""} ${stray.status}${stray.oneOff ? `: ${ONE_OFF[stray.oneOff]}` : ""}`);
   }
   return `${lines.join("\n")}\n`;
 }
+
+/** Why a one-off container is there, for the list of containers the outputs do not account for. */
+const ONE_OFF: Record<OneOff, string> = {
+  release: "a release task's container (removed when the task ends or by the next run)",
+  upgrade: "a Postgres upgrade's throw-away server (removed when the step ends or by the next run)",
+};
 
 function headline(report: StatusReport): string {
   const tenants = Object.keys(report.tenants).length;

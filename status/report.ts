@@ -1,5 +1,5 @@
 import { dockerNames, LABEL } from "../model/naming";
-import type { Deployment, DeployedTenant } from "./deployment";
+import type { Deployment, DeployedTenant, StateContainers } from "./deployment";
 import type { HostObservation, ObservedContainer } from "./docker-host";
 
 /**
@@ -68,8 +68,12 @@ export interface StrayContainer extends ContainerStatus {
   host: string;
   tenant: string | null;
   service: string | null;
+  /** A deploy step's own container, run with the docker CLI and never in the state (see oneOffKind), or null. */
+  oneOff: OneOff | null;
 }
 
+/** `release`: a release task (components/release-task.ts); `upgrade`: a Postgres upgrade's (components/postgres-upgrade.ts). */
+export type OneOff = "release" | "upgrade";
 export interface StatusReport {
   stack: string;
   healthy: boolean;
@@ -78,13 +82,23 @@ export interface StatusReport {
   hosts: Record<string, HostStatus>;
   tenants: Record<string, TenantStatus>;
   edges: Record<string, EdgeStatus>;
-  /** The stack's containers the outputs do not account for (e.g. left from a removed tenant); not a problem by themselves. */
+  /**
+   * Containers labelled for the stack that its state does not know, one-offs aside: each is a problem (a killed
+   * `pulumi up` left it). Outputs may account for them (a service's label matches it), so they can also be in `tenants`.
+   */
+  notInState: StrayContainer[];
+  /**
+   * The stack's other containers the outputs do not account for: in the state (e.g. left from a removed tenant) or a
+   * deploy step's one-off; not a problem by themselves.
+   */
   strays: StrayContainer[];
 }
 
 export interface StatusInput {
   stack: string;
   deployment: Deployment;
+  /** The containers the stack's state holds (`pulumi stack export`). */
+  state: StateContainers;
   hosts: Record<string, { url: string; observation: HostObservation }>;
 }
 
@@ -187,14 +201,57 @@ export function buildStatus(input: StatusInput): StatusReport {
     };
   }
 
+  // Every container labelled for the stack, claimed or not: a killed run's extra replica carries its service's labels
+  // and so is counted with the service ("2/2 healthy" for one replica), and only the state tells it apart.
+  const known = new Set(input.state.ids);
+  const pendingCreates = new Set(input.state.pendingCreates);
+  const notInState: StrayContainer[] = [];
   const strays: StrayContainer[] = [];
-  for (const [host, { observation }] of Object.entries(input.hosts)) {
+  for (const [host, { url, observation }] of Object.entries(input.hosts)) {
     if (!observation.reachable) continue;
-    for (const c of observation.containers.filter((c) => !claimed.has(c.id) && c.labels[LABEL.stack] === stack))
-      strays.push({ ...containerStatus(c), host, tenant: c.labels[LABEL.tenant] ?? null, service: c.labels[LABEL.service] ?? null });
+    const labelled = observation.containers.filter((c) => c.labels[LABEL.stack] === stack).sort((a, b) => a.name.localeCompare(b.name));
+    for (const c of labelled) {
+      const oneOff = oneOffKind(stack, c);
+      const entry: StrayContainer = { ...containerStatus(c), host, tenant: c.labels[LABEL.tenant] ?? null, service: c.labels[LABEL.service] ?? null, oneOff };
+      if (!oneOff && !known.has(c.id)) {
+        notInState.push(entry);
+        problems.push(strayProblem(stack, host, url, c, pendingCreates.has(c.name)));
+      } else if (!claimed.has(c.id)) strays.push(entry);
+    }
   }
 
-  return { stack, healthy: problems.length === 0, problems, hosts, tenants, edges, strays };
+  return { stack, healthy: problems.length === 0, problems, hosts, tenants, edges, notInState, strays };
+}
+
+/**
+ * Containers a deploy step runs with the docker CLI itself, never Pulumi resources and so never in the state, known
+ * by the fixed name their labels give: a release task's (running while `up` runs it; one a killed run left is removed
+ * by the next run before it starts its own) and a Postgres upgrade's throw-away server (the same). Anything else
+ * labelled for the stack is a resource (Container), backup and monitoring containers included.
+ */
+export function oneOffKind(stack: string, c: Pick<ObservedContainer, "name" | "labels">): OneOff | null {
+  const tenant = c.labels[LABEL.tenant];
+  if (!tenant) return null;
+  const release = c.labels[LABEL.release];
+  if (release && c.name === dockerNames.releaseContainer(stack, tenant, release)) return "release";
+  const upgrade = dockerNames.upgradeContainer(stack, tenant, "");
+  if (c.name.startsWith(upgrade) && /^[0-9]+$/.test(c.name.slice(upgrade.length))) return "upgrade";
+  return null;
+}
+
+/** One line naming a container the state does not know, what it does and how to get rid of it. */
+function strayProblem(stack: string, host: string, url: string, c: ObservedContainer, pendingCreate: boolean): string {
+  const tenant = c.labels[LABEL.tenant];
+  const service = c.labels[LABEL.service];
+  const owner = tenant ? `, ${tenant}${service ? `/${service}` : ""}` : "";
+  const id = c.id.slice(0, 12);
+  // Traefik routes only running containers that pass their health check (or have none) and carry the edge's label.
+  const routed = c.labels[LABEL.edge] && isFine(verdictOf(c)) ? "; Traefik routes requests to it" : "";
+  return (
+    `stray on ${host}: ${c.name} (${id}${owner}, ${c.state}) is labelled for stack ${stack} but not in its state` +
+    `${pendingCreate ? " (there only as a pending create)" : ""}: a killed \`pulumi up\` left it, or one running now is creating it${routed}; ` +
+    `once no deploy of the stack is running, remove it: DOCKER_HOST=${url} docker rm -f ${id}`
+  );
 }
 
 /** The outputs name it; a state from before they did has only the volume, and the container's name follows from it. */

@@ -167,6 +167,8 @@ describe("npm run status with monitoring on", () => {
       tenants: {},
       edges: { one: { dockerHost: "unix:///x", container: "platform-qa-traefik", monitoring: { prometheus: "platform-qa-prometheus", blackbox: "platform-qa-blackbox" } } },
     },
+    // The state holds every container it is shown: none is a stray.
+    state: { ids: containers.map((c) => c.id), pendingCreates: [] },
     hosts: { one: { url: "unix:///x", observation: { reachable: true as const, containers } } },
   });
   const edgeContainers = [observed("platform-qa-traefik", "healthy"), observed("platform-qa-edge-pause", null)];

@@ -7,14 +7,16 @@ import { runStatus } from "../cli/status";
 import type { StatusReport } from "../status/report";
 
 /**
- * `npm run status` against stand-ins: a `pulumi` that prints the stack's outputs, and a `docker` that plays each
- * Docker host (chosen by DOCKER_HOST) from a list of containers, filtering by label and inspecting by id or name as
- * the engine does. A host with no list does not answer. (The real engine: test/e2e/status.e2e.ts.)
+ * `npm run status` against stand-ins: a `pulumi` that prints the stack's state as `pulumi stack export` does (its
+ * outputs on the root stack resource, and a Container resource for each container of the stack the world puts in
+ * it), and a `docker` that plays each Docker host (chosen by DOCKER_HOST) from a list of containers, filtering by
+ * label and inspecting by id or name as the engine does. A host with no list does not answer. (The real engine:
+ * test/e2e/status.e2e.ts.)
  */
 
 const FAKE_PULUMI = `#!/bin/sh
 echo "pulumi $* backend=$PULUMI_BACKEND_URL" >> "$FAKE_STATUS/calls"
-if [ -f "$FAKE_STATUS/outputs.json" ]; then cat "$FAKE_STATUS/outputs.json"; exit 0; fi
+if [ -f "$FAKE_STATUS/state.json" ]; then cat "$FAKE_STATUS/state.json"; exit 0; fi
 echo "error: no stack named 'qa' found" >&2
 exit 255
 `;
@@ -104,6 +106,8 @@ interface Fake {
   probe?: string;
   restarts?: number;
   exitCode?: number;
+  startedAt?: string;
+  networkMode?: string;
 }
 
 let counter = 0;
@@ -113,23 +117,30 @@ function container(fake: Fake) {
     Id: `${String(counter).padStart(4, "0")}${"c".repeat(60)}`,
     Name: `/${fake.name}`,
     RestartCount: fake.restarts ?? 0,
+    HostConfig: { NetworkMode: fake.networkMode ?? "bridge" },
     Config: { Image: fake.image, Labels: { "platform.managed": "true", "platform.stack": "qa", ...fake.labels } },
     State: {
       Status: fake.state ?? "running",
       ExitCode: fake.exitCode ?? 0,
-      StartedAt: "2026-11-24T10:00:00Z",
+      StartedAt: fake.startedAt ?? "2026-11-24T10:00:00Z",
       ...(fake.health === null ? {} : { Health: { Status: fake.health ?? "healthy", Log: fake.probe ? [{ ExitCode: 1, Output: fake.probe }] : [] } }),
     },
   };
 }
 const owned = (tenant: string, service: string) => ({ "platform.tenant": tenant, "platform.service": service });
 
+/** Traefik in its pause container's network namespace, started after it (as `pulumi up` does); `change` edits either. */
+function edgePair(change: { pause?: Partial<Fake>; traefik?: Partial<Fake> } = {}) {
+  const pause = container({ name: "platform-qa-edge-pause", image: "registry.k8s.io/pause:3.10", labels: {}, health: null, startedAt: "2026-11-24T09:59:58.5Z", ...change.pause });
+  const traefik = container({ name: "platform-qa-traefik", image: "traefik:v3.6.12", labels: {}, networkMode: `container:${pause.Id}`, ...change.traefik });
+  return [traefik, pause];
+}
+
 /** Every container the outputs expect, healthy; `change` edits one host's list before it is written. */
 function healthyHosts() {
   return {
     one: [
-      container({ name: "platform-qa-traefik", image: "traefik:v3.6.12", labels: {} }),
-      container({ name: "platform-qa-edge-pause", image: "registry.k8s.io/pause:3.10", labels: {}, health: null }),
+      ...edgePair(),
       container({ name: "eager_alpha", image: "registry.example.com/alpha/web:1.4.2", labels: owned("alpha", "web") }),
       container({ name: "platform-qa-alpha-postgres", image: "postgres:16", labels: owned("alpha", "postgres") }),
       container({ name: "brave_beta", image: "registry.example.com/beta/web@sha256:0123", labels: owned("beta", "web") }),
@@ -139,8 +150,7 @@ function healthyHosts() {
       container({ name: "other_alpha", image: "x:1", labels: { "platform.stack": "other", ...owned("alpha", "web") }, health: "unhealthy" }),
     ],
     two: [
-      container({ name: "platform-qa-traefik", image: "traefik:v3.6.12", labels: {} }),
-      container({ name: "platform-qa-edge-pause", image: "registry.k8s.io/pause:3.10", labels: {}, health: null }),
+      ...edgePair(),
       container({ name: "quick_api", image: "registry.example.com/beta/api:7", labels: owned("beta", "api") }),
     ],
   };
@@ -149,7 +159,12 @@ function healthyHosts() {
 let dir: string;
 type Hosts = ReturnType<typeof healthyHosts>;
 
-function world(opts: { hosts?: Partial<Hosts>; outputs?: unknown | null } = {}) {
+/**
+ * Writes the hosts' containers and the stack's state. The state holds every container labelled for stack qa except
+ * those named in `notInState`; `pendingCreates` adds pending "creating" operations (no id) by container name.
+ * `outputs: null`: no such stack; `{}`: a stack never brought up (no resources).
+ */
+function world(opts: { hosts?: Partial<Hosts>; outputs?: unknown | null; notInState?: string[]; pendingCreates?: string[] } = {}) {
   rmSync(path.join(dir, "hosts"), { recursive: true, force: true });
   mkdirSync(path.join(dir, "hosts"));
   writeFileSync(path.join(dir, "calls"), "");
@@ -157,8 +172,28 @@ function world(opts: { hosts?: Partial<Hosts>; outputs?: unknown | null } = {}) 
   for (const [name, list] of Object.entries(hosts)) {
     if (list) writeFileSync(path.join(dir, "hosts", `${HOSTS[name as keyof typeof HOSTS].replace(/[^a-z0-9]/gi, "_")}.json`), JSON.stringify(list));
   }
-  rmSync(path.join(dir, "outputs.json"), { force: true });
-  if (opts.outputs !== null) writeFileSync(path.join(dir, "outputs.json"), JSON.stringify(opts.outputs ?? OUTPUTS));
+  rmSync(path.join(dir, "state.json"), { force: true });
+  if (opts.outputs === null) return;
+  const outputs = opts.outputs ?? OUTPUTS;
+  const inState = Object.values(hosts)
+    .flatMap((list) => list ?? [])
+    .filter((c) => c.Config.Labels["platform.stack"] === "qa" && !opts.notInState?.includes(c.Name.slice(1)));
+  const urn = (type: string, name: string) => `urn:pulumi:qa::platform::${type}::${name}`;
+  const resources =
+    Object.keys(outputs as object).length === 0
+      ? []
+      : [
+          { urn: urn("pulumi:pulumi:Stack", "platform-qa"), custom: false, type: "pulumi:pulumi:Stack", outputs },
+          { urn: urn("pulumi:providers:docker", "host-one"), custom: true, id: "a1b2c3", type: "pulumi:providers:docker" },
+          // Not a container: its id must not count as one.
+          { urn: urn("docker:index/network:Network", "alpha-data"), custom: true, id: "f".repeat(64), type: "docker:index/network:Network" },
+          ...inState.map((c) => ({ urn: urn("docker:index/container:Container", c.Name.slice(1)), custom: true, id: c.Id, type: "docker:index/container:Container", outputs: { name: c.Name.slice(1) } })),
+        ];
+  const pending_operations = (opts.pendingCreates ?? []).map((name) => ({
+    resource: { urn: urn("docker:index/container:Container", name), custom: true, type: "docker:index/container:Container", inputs: { name } },
+    type: "creating",
+  }));
+  writeFileSync(path.join(dir, "state.json"), JSON.stringify({ version: 3, deployment: { manifest: { version: "v3.259.0" }, resources, pending_operations } }, null, 4));
 }
 
 /** One host's healthy list with one container changed (or removed when `change` returns undefined). */
@@ -216,7 +251,7 @@ describe("npm run status", () => {
   it("--json: the same answer for bots, per tenant, service and container, and per host's edge", async () => {
     const { exitCode, report: r } = await report();
     expect(exitCode).toBe(0);
-    expect(r).toMatchObject({ stack: "qa", healthy: true, problems: [], strays: [] });
+    expect(r).toMatchObject({ stack: "qa", healthy: true, problems: [], notInState: [], strays: [] });
     expect(r.hosts).toEqual({ one: { url: HOSTS.one, reachable: true, error: null }, two: { url: HOSTS.two, reachable: true, error: null } });
     expect(Object.keys(r.tenants)).toEqual(["alpha", "beta"]);
     expect(r.tenants.alpha).toMatchObject({ homeHost: "one", healthy: true, urls: OUTPUTS.tenants.alpha.urls });
@@ -312,8 +347,8 @@ describe("npm run status", () => {
   it("asks each host for this stack's containers by label, over ssh with the host's sshOpts", async () => {
     await status("--stack", "qa");
     const calls = readFileSync(path.join(dir, "calls"), "utf8");
-    expect(calls).toContain("pulumi stack output --json --stack qa --non-interactive");
-    expect(calls).toContain(`backend=file://${dir}/state`);
+    // One CLI run reads the outputs and the state's containers.
+    expect(calls.split("\n").filter((l) => l.startsWith("pulumi "))).toEqual([`pulumi stack export --stack qa --non-interactive backend=file://${dir}/state`]);
     for (const url of Object.values(HOSTS)) expect(calls).toContain(`docker ps --all --quiet --no-trunc --filter label=platform.stack=qa host=${url}`);
     expect(calls).toContain("ssh -o StrictHostKeyChecking=yes -o probe deploy@two.example.net");
   });
@@ -323,6 +358,69 @@ describe("npm run status", () => {
     const table = await status("--stack", "qa");
     expect(table.exitCode).toBe(0);
     expect(table.stdout).toContain("containers of this stack its outputs do not account for:\n  one: platform-qa-gone-postgres (gone/postgres) healthy");
+  });
+
+  it("containers labelled for the stack that its state does not know (a killed up left them): exit 1, each named with its id", async () => {
+    // The killed run's second alpha/web container, routed like the first; on host two, the database container of a
+    // tenant it was adding, exited, and an app container of that tenant whose create the state records as pending.
+    const extraWeb = container({ name: "eager_alpha_2", image: "registry.example.com/alpha/web:1.4.2", labels: { ...owned("alpha", "web"), "platform.edge": "qa", "traefik.enable": "true" } });
+    const orphan = container({ name: "platform-qa-gamma-postgres", image: "postgres:16", labels: owned("gamma", "postgres"), state: "exited", exitCode: 0 });
+    const pending = container({ name: "keen_gamma", image: "registry.example.com/gamma/web:1", labels: owned("gamma", "web"), state: "created", health: null });
+    const hosts = { one: [...healthyHosts().one, extraWeb], two: [...healthyHosts().two, orphan, pending] };
+    const names = ["eager_alpha_2", "platform-qa-gamma-postgres", "keen_gamma"];
+    // Control: the same containers, all in the state (a service may run more than its replicas during a rollout).
+    world({ hosts });
+    expect((await report()).exitCode).toBe(0);
+
+    world({ hosts, notInState: names, pendingCreates: ["keen_gamma"] });
+    const table = await status("--stack", "qa");
+    expect(table.exitCode).toBe(1);
+    // The outputs alone cannot tell: by its labels the extra container is one of alpha/web's.
+    expect(table.stdout).toMatch(/^alpha\s+web\s+one\s+\S+\s+2\/2 healthy\s+0$/m);
+    const id = (c: { Id: string }) => c.Id.slice(0, 12);
+    expect(table.stdout).toContain(
+      `  stray on one: eager_alpha_2 (${id(extraWeb)}, alpha/web, running) is labelled for stack qa but not in its state: a killed \`pulumi up\` left it, or one running now is creating it; Traefik routes requests to it; once no deploy of the stack is running, remove it: DOCKER_HOST=${HOSTS.one} docker rm -f ${id(extraWeb)}\n`,
+    );
+    expect(table.stdout).toContain(`  stray on two: platform-qa-gamma-postgres (${id(orphan)}, gamma/postgres, exited) is labelled for stack qa but not in its state: a killed`);
+    expect(table.stdout).toContain(`  stray on two: keen_gamma (${id(pending)}, gamma/web, created) is labelled for stack qa but not in its state (there only as a pending create): a killed`);
+    expect(table.stdout).toContain(`remove it: DOCKER_HOST=${HOSTS.two} docker rm -f ${id(orphan)}`);
+    expect(table.stdout).not.toContain("containers of this stack its outputs do not account for");
+    const { exitCode, report: r } = await report();
+    expect(exitCode).toBe(1);
+    expect(r.problems.filter((p) => p.startsWith("stray "))).toHaveLength(3);
+    expect(r.notInState.map((c) => [c.host, c.name, c.id, c.tenant, c.service, c.status])).toEqual([
+      ["one", "eager_alpha_2", extraWeb.Id, "alpha", "web", "healthy"],
+      ["two", "keen_gamma", pending.Id, "gamma", "web", "created"],
+      ["two", "platform-qa-gamma-postgres", orphan.Id, "gamma", "postgres", "exited"],
+    ]);
+    expect(r.strays).toEqual([]);
+  });
+
+  it("not strays: a release task's and a Postgres upgrade's one-off containers, and a preview stack's containers", async () => {
+    const release = container({ name: "platform-qa-alpha-web-release", image: "registry.example.com/alpha/web:1.4.3", labels: { "platform.tenant": "alpha", "platform.release": "web" }, state: "running", health: null });
+    const upgrade = container({ name: "platform-qa-alpha-upgrade-pg17", image: "postgres:17", labels: { "platform.tenant": "alpha" }, state: "exited" });
+    // pr-7's own database beside the base's, on the base's host (model/preview-stack.ts): labelled for pr-7.
+    const preview = container({ name: "platform-pr-7-alpha-postgres", image: "postgres:16", labels: { "platform.stack": "pr-7", ...owned("alpha", "postgres") } });
+    const oneOffs = ["platform-qa-alpha-web-release", "platform-qa-alpha-upgrade-pg17"];
+    world({ hosts: { one: [...healthyHosts().one, release, upgrade, preview] }, notInState: oneOffs });
+    const table = await status("--stack", "qa");
+    expect(table.exitCode, table.stdout).toBe(0);
+    expect(table.stdout).toContain(
+      "containers of this stack its outputs do not account for:\n" +
+        "  one: platform-qa-alpha-upgrade-pg17 (alpha) exited: a Postgres upgrade's throw-away server (removed when the step ends or by the next run)\n" +
+        "  one: platform-qa-alpha-web-release (alpha) running: a release task's container (removed when the task ends or by the next run)\n",
+    );
+    expect(table.stdout).not.toContain("platform-pr-7");
+    const { report: r } = await report();
+    expect(r.notInState).toEqual([]);
+    expect(r.strays.map((c) => [c.name, c.oneOff])).toEqual([["platform-qa-alpha-upgrade-pg17", "upgrade"], ["platform-qa-alpha-web-release", "release"]]);
+
+    // Control: only the fixed name its labels give makes a one-off; a service container by that name is a stray.
+    const impostor = container({ name: "platform-qa-alpha-web-release", image: "x:1", labels: owned("alpha", "web") });
+    world({ hosts: { one: [...healthyHosts().one, impostor] }, notInState: ["platform-qa-alpha-web-release"] });
+    const flagged = await report();
+    expect(flagged.exitCode).toBe(1);
+    expect(flagged.report.notInState.map((c) => c.name)).toEqual(["platform-qa-alpha-web-release"]);
   });
 
   it("a stack with no state yet: exit 1, saying which stack and where it looked", async () => {
