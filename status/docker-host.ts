@@ -19,6 +19,8 @@ export interface ObservedContainer {
   restarts: number;
   exitCode: number;
   startedAt: string;
+  /** HostConfig.NetworkMode: Traefik's is `container:<pause id>` (components/edge.ts). Absent when not reported. */
+  networkMode?: string;
 }
 
 export type HostObservation = { reachable: true; containers: ObservedContainer[] } | { reachable: false; error: string };
@@ -82,6 +84,7 @@ interface InspectJson {
   Id: string;
   Name: string;
   RestartCount?: number;
+  HostConfig?: { NetworkMode?: string };
   Config?: { Image?: string; Labels?: Record<string, string> | null };
   State?: { Status?: string; ExitCode?: number; StartedAt?: string; Health?: { Status?: string; Log?: { ExitCode?: number; Output?: string }[] | null } };
 }
@@ -108,6 +111,7 @@ function parseInspect(stdout: string): ObservedContainer[] | undefined {
       restarts: c.RestartCount ?? 0,
       exitCode: c.State?.ExitCode ?? 0,
       startedAt: c.State?.StartedAt ?? "",
+      networkMode: c.HostConfig?.NetworkMode ?? "",
     };
   });
 }

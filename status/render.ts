@@ -28,6 +28,7 @@ export function renderStatus(report: StatusReport): string {
   for (const [host, edge] of Object.entries(report.edges)) {
     rows.push(serviceRow("(edge)", "traefik", edge.services.traefik, host));
     rows.push(serviceRow("", "pause", edge.services.pause, host));
+    if (edge.services.keeper) rows.push(serviceRow("", "keeper", edge.services.keeper, host));
     Object.entries(edge.monitoring).forEach(([role, status], index) => rows.push(serviceRow(index === 0 ? "(monitoring)" : "", role, status, host)));
   }
 

@@ -7,10 +7,13 @@ import type { HostObservation, ObservedContainer } from "./docker-host";
  * reports. Pure: the CLI gathers both and prints the result as a table or JSON.
  */
 
-/** One word per container; only `healthy` and `running` (no health check) count as fine. */
-export type Verdict = "healthy" | "running" | "starting" | "unhealthy" | "restarting" | "paused" | "exited" | "created" | "dead" | "missing" | "unknown";
+/**
+ * One word per container; only `healthy` and `running` (no health check) count as fine. `stale`: a Traefik running in
+ * a network namespace its pause container no longer holds (see staleNamespace), whatever its health check says.
+ */
+export type Verdict = "healthy" | "running" | "starting" | "unhealthy" | "stale" | "restarting" | "paused" | "exited" | "created" | "dead" | "missing" | "unknown";
 /** Worst first: a service shows the worst of its containers. */
-const SEVERITY: readonly Verdict[] = ["missing", "unknown", "dead", "exited", "restarting", "unhealthy", "paused", "created", "starting", "running", "healthy"];
+const SEVERITY: readonly Verdict[] = ["missing", "unknown", "dead", "exited", "stale", "restarting", "unhealthy", "paused", "created", "starting", "running", "healthy"];
 export const isFine = (verdict: Verdict) => verdict === "healthy" || verdict === "running";
 
 export interface ContainerStatus {
@@ -53,7 +56,10 @@ export interface TenantStatus {
 export interface EdgeStatus {
   dockerHost: string;
   healthy: boolean;
-  services: { traefik: ServiceStatus; pause: ServiceStatus };
+  /** `keeper` (components/edge-keeper-script.ts) when the host has one: states from before it have none. */
+  services: { traefik: ServiceStatus; pause: ServiceStatus; keeper?: ServiceStatus };
+  /** Why Traefik is not in the network namespace its pause container holds now (a problem), or null. */
+  staleNamespace: string | null;
   /** The optional monitoring stack's containers on the host, by role (prometheus, blackbox, node-exporter). */
   monitoring: Record<string, ServiceStatus>;
 }
@@ -74,6 +80,7 @@ export interface StrayContainer extends ContainerStatus {
 
 /** `release`: a release task (components/release-task.ts); `upgrade`: a Postgres upgrade's (components/postgres-upgrade.ts). */
 export type OneOff = "release" | "upgrade";
+
 export interface StatusReport {
   stack: string;
   healthy: boolean;
@@ -164,13 +171,26 @@ export function buildStatus(input: StatusInput): StatusReport {
   const edges: Record<string, EdgeStatus> = {};
   for (const [host, edge] of Object.entries(deployment.edges).sort(([a], [b]) => a.localeCompare(b))) {
     const pauseName = dockerNames.edgePause(stack);
-    const traefik = service("edge", "edge", host, 1, null, (c) => c.name === edge.container, edge.container);
+    const keeperName = dockerNames.edgeKeeper(stack);
+    const observation = on(host);
+    const named = (name: string) => (observation?.reachable ? observation.containers.find((c) => c.name === name) : undefined);
+    let traefik = service("edge", "edge", host, 1, null, (c) => c.name === edge.container, edge.container);
     const pause = service("edge", "edge", host, 1, null, (c) => c.name === pauseName, pauseName);
+    // Shown when found, never "missing": a state from before the keeper existed has none.
+    const keeper = named(keeperName) ? service("edge", "edge", host, 0, null, (c) => c.name === keeperName) : undefined;
+    const stale = staleNamespace(named(edge.container), named(pauseName));
+    if (stale) {
+      traefik = withVerdict(traefik, "stale");
+      problems.push(
+        `edge ${host}: ${stale}: every tenant on the host is unreachable while Docker may still call Traefik healthy; ` +
+          `restarting Traefik joins the current namespace (the edge keeper does so within seconds where it runs): DOCKER_HOST=${input.hosts[host]!.url} docker restart ${edge.container}`,
+      );
+    }
     const monitoring = Object.fromEntries(
       Object.entries(edge.monitoring).map(([role, name]) => [role, service("monitoring", "edge", host, 1, null, (c) => c.name === name, name)]),
     );
-    const healthy = traefik.healthy && pause.healthy && Object.values(monitoring).every((s) => s.healthy);
-    edges[host] = { dockerHost: edge.dockerHost, healthy, services: { traefik, pause }, monitoring };
+    const healthy = traefik.healthy && pause.healthy && (keeper?.healthy ?? true) && Object.values(monitoring).every((s) => s.healthy);
+    edges[host] = { dockerHost: edge.dockerHost, healthy, services: { traefik, pause, ...(keeper ? { keeper } : {}) }, staleNamespace: stale, monitoring };
   }
 
   const tenants: Record<string, TenantStatus> = {};
@@ -252,6 +272,41 @@ function strayProblem(stack: string, host: string, url: string, c: ObservedConta
     `${pendingCreate ? " (there only as a pending create)" : ""}: a killed \`pulumi up\` left it, or one running now is creating it${routed}; ` +
     `once no deploy of the stack is running, remove it: DOCKER_HOST=${url} docker rm -f ${id}`
   );
+}
+
+/**
+ * Traefik joins its pause container's network namespace when it starts (network_mode `container:<pause id>`). When
+ * the pause container starts again later (a crash, `docker restart`, an engine restart), Traefik stays in the old
+ * namespace, which has lost every interface but `lo`: nothing reaches it, while its ping (on `lo`) may still pass.
+ * Why Traefik is not in the namespace its pause container holds now, or null (both must run: a stopped one is
+ * reported as such). Start times compare as times: the engine writes up to nine fraction digits, trailing zeros cut.
+ */
+export function staleNamespace(traefik: ObservedContainer | undefined, pause: ObservedContainer | undefined): string | null {
+  if (traefik?.state !== "running" || pause?.state !== "running") return null;
+  const joined = traefik.networkMode?.startsWith("container:") ? traefik.networkMode.slice("container:".length) : undefined;
+  if (joined && joined !== pause.id && joined.replace(/^\//, "") !== pause.name)
+    return `Traefik runs in the network namespace of container ${joined.slice(0, 12)}, not of its pause container ${pause.name} (${pause.id.slice(0, 12)})`;
+  const pauseStarted = startedAtNanos(pause.startedAt);
+  const traefikStarted = startedAtNanos(traefik.startedAt);
+  if (pauseStarted === undefined || traefikStarted === undefined || pauseStarted <= traefikStarted) return null;
+  return `Traefik runs in a network namespace its pause container no longer holds (pause started ${pause.startedAt}, Traefik ${traefik.startedAt})`;
+}
+
+/** An RFC 3339 time as nanoseconds since the epoch (Date keeps milliseconds only); undefined when not one or never started. */
+export function startedAtNanos(text: string): bigint | undefined {
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text);
+  if (!match) return undefined;
+  const ms = Date.parse(`${match[1]}${match[3]}`);
+  // The engine's zero time (0001-01-01T00:00:00Z) means it never started.
+  if (Number.isNaN(ms) || ms <= 0) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((match[2] ?? "").padEnd(9, "0"));
+}
+
+/** The same service with its containers given `verdict` (a fault the engine's own state does not show). */
+function withVerdict(service: ServiceStatus, verdict: Verdict): ServiceStatus {
+  const containers = service.containers.map((c) => ({ ...c, status: verdict }));
+  const status = worst(containers.map((c) => c.status));
+  return { ...service, containers, status, healthy: isFine(status) };
 }
 
 /** The outputs name it; a state from before they did has only the volume, and the container's name follows from it. */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runStatus } from "../cli/status";
-import type { StatusReport } from "../status/report";
+import { startedAtNanos, type StatusReport } from "../status/report";
 
 /**
  * `npm run status` against stand-ins: a `pulumi` that prints the stack's state as `pulumi stack export` does (its
@@ -421,6 +421,78 @@ describe("npm run status", () => {
     const flagged = await report();
     expect(flagged.exitCode).toBe(1);
     expect(flagged.report.notInState.map((c) => c.name)).toEqual(["platform-qa-alpha-web-release"]);
+  });
+
+  it("a stale edge: Traefik started before its pause container's current run, healthy by Docker, is a problem (exit 1)", async () => {
+    // The pause container restarted a quarter of a second after Traefik started: as text "…00.25Z" sorts before "…00Z".
+    world({ hosts: { one: [...edgePair({ pause: { startedAt: "2026-11-24T10:00:00.25Z" }, traefik: { startedAt: "2026-11-24T10:00:00Z" } }), ...healthyHosts().one.slice(2)] } });
+    const table = await status("--stack", "qa");
+    expect(table.exitCode).toBe(1);
+    expect(table.stdout).toMatch(/traefik\s+one\s+traefik:v3\.6\.12\s+stale\s+0$/m);
+    expect(table.stdout).toContain(
+      "  edge one: Traefik runs in a network namespace its pause container no longer holds (pause started 2026-11-24T10:00:00.25Z, Traefik 2026-11-24T10:00:00Z): " +
+        "every tenant on the host is unreachable while Docker may still call Traefik healthy; restarting Traefik joins the current namespace " +
+        `(the edge keeper does so within seconds where it runs): DOCKER_HOST=${HOSTS.one} docker restart platform-qa-traefik\n`,
+    );
+    const { report: r } = await report();
+    expect(r.problems).toHaveLength(1);
+    expect(r.edges.one).toMatchObject({ healthy: false, staleNamespace: expect.stringContaining("no longer holds") });
+    expect(r.edges.one!.services.traefik.containers[0]).toMatchObject({ status: "stale", state: "running", health: "healthy" });
+    expect(r.edges.two).toMatchObject({ healthy: true, staleNamespace: null });
+
+    // Control: Traefik started half a second after the pause container ("…00.5Z" sorts before "…00Z" as text).
+    world({ hosts: { one: [...edgePair({ pause: { startedAt: "2026-11-24T10:00:00Z" }, traefik: { startedAt: "2026-11-24T10:00:00.5Z" } }), ...healthyHosts().one.slice(2)] } });
+    expect((await report()).exitCode).toBe(0);
+
+    // Traefik joined another container's namespace than the pause container's (one removed and created again).
+    world({ hosts: { one: [...edgePair({ traefik: { networkMode: `container:${"9".repeat(64)}` } }), ...healthyHosts().one.slice(2)] } });
+    const elsewhere = await report();
+    expect(elsewhere.exitCode).toBe(1);
+    expect(elsewhere.report.problems).toEqual([expect.stringMatching(/^edge one: Traefik runs in the network namespace of container 999999999999, not of its pause container platform-qa-edge-pause \(\w{12}\): every tenant/)]);
+
+    // An exited pause container is reported as exited, once: no namespace to compare with.
+    world({ hosts: { one: [...edgePair({ pause: { state: "exited", exitCode: 2, startedAt: "2026-11-24T10:05:00Z" } }), ...healthyHosts().one.slice(2)] } });
+    const exited = await report();
+    expect(exited.exitCode).toBe(1);
+    expect(exited.report.problems).toEqual(["edge on one: platform-qa-edge-pause exited (exit code 2)"]);
+  });
+
+  it("the edge keeper is shown with the edge when the host has one, and an exited keeper fails status", async () => {
+    const keeper = (state: string) => container({ name: "platform-qa-edge-keeper", image: "docker:27.5.1-cli", labels: {}, health: null, state, exitCode: 1 });
+    world({ hosts: { one: [...healthyHosts().one, keeper("running")] } });
+    const table = await status("--stack", "qa");
+    expect(table.exitCode, table.stdout).toBe(0);
+    expect(table.stdout).toMatch(/^\s+keeper\s+one\s+docker:27\.5\.1-cli\s+running\s+0$/m);
+    expect(table.stdout).not.toContain("do not account for");
+    world({ hosts: { one: [...healthyHosts().one, keeper("exited")] } });
+    const { exitCode, report: r } = await report();
+    expect(exitCode).toBe(1);
+    expect(r.problems).toEqual(["edge on one: platform-qa-edge-keeper exited (exit code 1)"]);
+    expect(r.edges.one!.services.keeper).toMatchObject({ status: "exited" });
+    expect(r.edges.two!.services.keeper).toBeUndefined();
+  });
+
+  it("restart counts: each container's in --json, their sum per service in the table; restarts alone do not fail status", async () => {
+    const restarted = (n: number) => (c: ReturnType<typeof container>) => ({ ...c, RestartCount: n });
+    const one = healthyHosts().one.map((c) => (c.Name === "/brave_beta" ? restarted(2)(c) : c.Name === "/calm_beta" ? restarted(1)(c) : c.Name === "/platform-qa-traefik" ? restarted(4)(c) : c));
+    world({ hosts: { one } });
+    const table = await status("--stack", "qa");
+    expect(table.exitCode).toBe(0);
+    expect(table.stdout).toMatch(/^beta\s+web\s+one\s+\S+\s+2\/2 healthy\s+3$/m);
+    expect(table.stdout).toMatch(/traefik\s+one\s+traefik:v3\.6\.12\s+healthy\s+4$/m);
+    const { report: r } = await report();
+    expect(r.tenants.beta!.services.web!.containers.map((c) => [c.name, c.restarts])).toEqual([["brave_beta", 2], ["calm_beta", 1]]);
+    expect(r.tenants.beta!.services.web!.restarts).toBe(3);
+    expect(r.edges.one!.services.traefik.containers[0]!.restarts).toBe(4);
+  });
+
+  it("start times compare as times, to the nanosecond the engine writes", () => {
+    expect(startedAtNanos("2026-11-24T10:00:00.123456789Z")! - startedAtNanos("2026-11-24T10:00:00.123456788Z")!).toBe(1n);
+    expect(startedAtNanos("2026-11-24T10:00:00.5Z")! > startedAtNanos("2026-11-24T10:00:00Z")!).toBe(true);
+    expect(startedAtNanos("2026-11-24T11:00:00+01:00")).toBe(startedAtNanos("2026-11-24T10:00:00Z"));
+    // Never started, or not a time: nothing to compare.
+    expect(startedAtNanos("0001-01-01T00:00:00Z")).toBeUndefined();
+    expect(startedAtNanos("")).toBeUndefined();
   });
 
   it("a stack with no state yet: exit 1, saying which stack and where it looked", async () => {
