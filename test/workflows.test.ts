@@ -48,7 +48,8 @@ jobs:
 const WORKFLOWS = ["pull-request.yml", "deploy.yml"] as const;
 const allJobs = () => WORKFLOWS.flatMap((file) => Object.entries(workflow(file).jobs).map(([id, job]) => ({ file, id, job })));
 const runs = (job: Job) => job.steps.map((s) => s.run ?? "").join("\n");
-const PULUMI_COMMAND = /\bpulumi (preview|up|refresh|destroy|stack|config)\b/;
+/** `npm run converge` runs pulumi too (stack export, import, cancel). */
+const PULUMI_COMMAND = /\bpulumi (preview|up|refresh|destroy|stack|config)\b|\bnpm run -s converge\b/;
 const runsPulumi = (job: Job) => PULUMI_COMMAND.test(runs(job));
 const stepIndex = (job: Job, match: (s: Step) => boolean) => job.steps.findIndex(match);
 const docs = () => fs.readFileSync(path.join(ROOT, "docs", "pipeline.md"), "utf8");
@@ -309,6 +310,18 @@ describe("deploying", () => {
     // Skipped only by an emergency deploy (test/promotion-workflows.test.ts), which names its commit on purpose.
     expect(production!.steps[guard]!.if).toBe("github.event_name == 'push'");
     expect(guard).toBeLessThan(stepIndex(production!, (s) => s.run?.includes("pulumi up") ?? false));
+  });
+
+  it("each up first converges its stack after a killed run, with the job's own timeout as the age of a stale lock", () => {
+    for (const [stack, job] of [["staging", staging!], ["production", production!]] as const) {
+      const converge = stepIndex(job, (s) => s.run?.startsWith("npm run -s converge") ?? false);
+      const timeout = (job as Job & { "timeout-minutes"?: number })["timeout-minutes"];
+      expect(job.steps[converge]?.run, stack).toBe(`npm run -s converge -- --stack ${stack} --lock-timeout-minutes ${timeout}`);
+      expect(converge, stack).toBeLessThan(stepIndex(job, (s) => s.run?.includes("pulumi up") ?? false));
+      expect(converge, stack).toBeGreaterThan(stepIndex(job, (s) => s.run === "npm ci --no-audit --no-fund"));
+    }
+    // The preview job has read access only: converge writes (the lock, the hosts, the state), so it runs in up production.
+    expect(runs(productionPreview)).not.toContain("converge");
   });
 
   it("every job installs the Pulumi CLI at the version of @pulumi/pulumi, so preview and up read the plan alike", () => {
