@@ -37,7 +37,17 @@ export interface StackDefinition {
   defaultHost: string;
   tls: "acme" | "self-signed" | "none";
   acme?: { email: string; caServer: string; challenge: "http" | "tls" };
-  edge: { image: string; pauseImage: string; keeperImage: string; httpPort: number; httpsPort: number; accessLog: boolean; dashboard: { enabled: boolean; port: number } };
+  edge: {
+    image: string;
+    pauseImage: string;
+    keeperImage: string;
+    /** HAProxy, filtering Traefik's Docker API calls (components/socket-proxy.ts). */
+    socketProxyImage: string;
+    httpPort: number;
+    httpsPort: number;
+    accessLog: boolean;
+    dashboard: { enabled: boolean; port: number };
+  };
   images: { postgres: string; redis: string; replace: Record<string, string>; pull: boolean };
   defaults: { resources: Resources; databaseResources: Resources };
   protectData: boolean;

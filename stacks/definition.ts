@@ -94,6 +94,8 @@ function withDefaults(name: string, file: string, config: StackConfig, previewAt
       // Keeps Traefik in its pause container's namespace (components/edge-keeper-script.ts): it needs only sh and the
       // docker CLI, which Docker's own CLI image is made for.
       keeperImage: config.edge?.keeperImage ?? "docker:27.5.1-cli",
+      // Traefik's only way to the Docker API (components/socket-proxy.ts): the official HAProxy image, 3.2 LTS.
+      socketProxyImage: config.edge?.socketProxyImage ?? "haproxy:3.2.24",
       httpPort: config.edge?.httpPort ?? 80,
       httpsPort: config.edge?.httpsPort ?? 443,
       accessLog: config.edge?.accessLog ?? true,
