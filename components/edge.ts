@@ -8,6 +8,8 @@ import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../model/stack";
 import { containerImage, dockerCpus, stopSettings } from "./container-settings";
 import { EDGE_KEEPER_SCRIPT } from "./edge-keeper-script";
+import { edgeSocketProxy } from "./edge-socket-proxy";
+import { SOCKET_PROXY_ENDPOINT } from "./socket-proxy";
 import { resourceOptions } from "./resource-options";
 
 export interface EdgeArgs {
@@ -74,6 +76,8 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
   readonly pauseId: pulumi.Output<string>;
   /** Restarts Traefik into its pause container's current namespace (components/edge-keeper-script.ts). */
   readonly keeper: docker.Container;
+  /** Traefik's only way to the Docker API: reads it needs, nothing else (components/socket-proxy.ts). */
+  readonly socketProxy: docker.Container;
   readonly resources: pulumi.Resource[];
   /** With monitoring on: the network Prometheus scrapes Traefik on (the pause container attached), and its attachment. */
   readonly monitoring?: { network: pulumi.Output<string>; attachment: pulumi.Resource };
@@ -138,6 +142,21 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
       { parent: this, provider, ...resourceOptions.edgePause() },
     );
 
+    const socketProxy = edgeSocketProxy(
+      {
+        stack: stack.name,
+        hostName,
+        image: stack.edge.socketProxyImage,
+        pull: stack.images.pull,
+        healthcheckStartInterval: args.healthcheckStartInterval,
+        labels,
+        containerLabels: roleLabels(EDGE_ROLES.socketProxy),
+        provider,
+      },
+      this,
+    );
+    this.socketProxy = socketProxy.container;
+
     this.container = new docker.Container(
       resourceNames.edgeContainer(hostName),
       {
@@ -147,8 +166,8 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         // By id: the engine reports the mode back with the id, and a new pause container must replace Traefik too.
         networkMode: pulumi.interpolate`container:${this.pause.id}`,
         mounts: [
-          // Read-only stops Traefik replacing the socket file; it does not limit the API (see README: socket proxy).
-          { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
+          // Not the engine's socket: the proxy's (SOCKET_PROXY_ENDPOINT), which lets only reads through.
+          socketProxy.traefikMount,
           { type: "volume", source: acmeVolume.name, target: "/acme" },
         ],
         uploads: [
@@ -177,7 +196,7 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         logOpts: { "max-size": "20m", "max-file": "5" },
         labels: roleLabels(EDGE_ROLES.traefik),
       },
-      { parent: this, provider, ...resourceOptions.edgeContainer() },
+      { parent: this, provider, dependsOn: [this.socketProxy], ...resourceOptions.edgeContainer() },
     );
     // The edge keeper: Docker does not restart a container whose network namespace went away with its pause
     // container, nor retry one whose start failed because the pause container was not running yet (an engine
@@ -276,6 +295,8 @@ export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
     "--global.checkNewVersion=false",
     "--global.sendAnonymousUsage=false",
     "--providers.docker=true",
+    // Through the socket proxy (components/socket-proxy.ts): Traefik never holds the engine's socket.
+    `--providers.docker.endpoint=${SOCKET_PROXY_ENDPOINT}`,
     "--providers.docker.exposedByDefault=false",
     // Several stacks may share a Docker host; each Traefik routes only the containers labelled with its stack as
     // their edge: its own stack's and its previews' (a preview declares no edge and names its base's).

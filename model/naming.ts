@@ -46,6 +46,9 @@ export const resourceNames = {
   edgePauseImage: (host: string) => `edge-${host}-pause-image`,
   edgeKeeper: (host: string) => `edge-${host}-keeper`,
   edgeKeeperImage: (host: string) => `edge-${host}-keeper-image`,
+  edgeSocketProxy: (host: string) => `edge-${host}-socket-proxy`,
+  edgeSocketProxyImage: (host: string) => `edge-${host}-socket-proxy-image`,
+  edgeSocketProxyVolume: (host: string) => `edge-${host}-socket-proxy-volume`,
 };
 
 export const dockerNames = {
@@ -69,6 +72,10 @@ export const dockerNames = {
   edgePause: (stack: string) => `platform-${stack}-edge-pause`,
   /** Restarts Traefik into its pause container's namespace when that namespace is renewed (components/edge-keeper-script.ts). */
   edgeKeeper: (stack: string) => `platform-${stack}-edge-keeper`,
+  /** Traefik's only way to the Docker API: a filtering proxy (components/socket-proxy.ts). */
+  edgeSocketProxy: (stack: string) => `platform-${stack}-edge-socket-proxy`,
+  /** Holds the socket proxy's unix socket; Traefik mounts it read-only. */
+  edgeSocketProxyVolume: (stack: string) => `platform-${stack}-edge-socket-proxy`,
   edgeVolume: (stack: string) => `platform-${stack}-traefik-acme`,
   /** Traefik's own network (published ports); no tenant container joins it. */
   edgeNetwork: (stack: string) => `platform-${stack}-edge`,
@@ -104,7 +111,7 @@ export const LABEL = {
 } as const;
 
 /** Values of LABEL.role. */
-export const EDGE_ROLES = { traefik: "traefik", keeper: "edge-keeper" } as const;
+export const EDGE_ROLES = { traefik: "traefik", keeper: "edge-keeper", socketProxy: "edge-socket-proxy" } as const;
 
 export function platformLabels(stack: string, owner?: { tenant: string; service?: string }): Record<string, string> {
   const labels: Record<string, string> = { [LABEL.managed]: "true", [LABEL.stack]: stack };
