@@ -43,15 +43,18 @@ backing_off() {
   [ $(( $(date +%s) - last )) -lt "\${UNHEALTHY_BACKOFF_SECONDS:-30}" ]
 }
 
+# Two engine calls a pass, over the stack's edge containers only (label platform.role): tenants never add work.
 reconcile() {
-  pause=$(docker inspect -f '{{.Id}} {{.State.Running}} {{.State.StartedAt}}' "$PAUSE" 2>/dev/null) || return 0
-  set -- $pause
-  [ "$2" = true ] || return 0
-  pause_id=$1
-  pause_started=$(sortable "$3")
-  ids=$(docker ps -aq --no-trunc --filter "label=platform.stack=$STACK")
+  ids=$(docker ps -aq --no-trunc --filter "label=platform.stack=$STACK" --filter label=platform.role 2>/dev/null)
   [ -n "$ids" ] || return 0
-  docker inspect -f '{{.Id}}|{{.Name}}|{{.HostConfig.NetworkMode}}|{{.State.Running}}|{{.State.StartedAt}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.State.Error}}' $ids 2>/dev/null |
+  states=$(docker inspect -f '{{.Id}}|{{.Name}}|{{.HostConfig.NetworkMode}}|{{.State.Running}}|{{.State.StartedAt}}|{{with index .State "Health"}}{{.Status}}{{end}}|{{.State.Error}}' $ids 2>/dev/null)
+  pause=$(printf '%s\\n' "$states" | grep -F "|/$PAUSE|") || return 0
+  IFS='|' read -r pause_id _ _ pause_running pause_started _ <<PAUSE_STATE
+$pause
+PAUSE_STATE
+  [ "$pause_running" = true ] || return 0
+  pause_started=$(sortable "$pause_started")
+  printf '%s\\n' "$states" |
     while IFS='|' read -r id name mode running started health error; do
       [ "$mode" = "container:$pause_id" ] || continue
       name=\${name#/}
@@ -62,7 +65,7 @@ reconcile() {
         elif [ "$health" = unhealthy ] && ! backing_off "$id"; then
           log "$name is unhealthy: restarting it"
           date +%s > "$STAMPS/$id"
-          docker restart "$id" >/dev/null || log "restarting $name failed"
+          docker restart -t 1 "$id" >/dev/null || log "restarting $name failed"
         fi
       elif [ -n "$error" ]; then
         log "$name failed to start ($error): starting it now that its pause container runs"
@@ -71,9 +74,12 @@ reconcile() {
     done
 }
 
+# Woken by what can strand a member: a start (the pause container's is a new namespace), a death, a health change.
+# Health probes run as execs: an unfiltered stream would wake it at every probe.
 events() {
   while :; do
-    docker events --filter type=container --filter "label=platform.stack=$STACK" --format '{{.Action}}' 2>/dev/null
+    docker events --filter type=container --filter "label=platform.stack=$STACK" --filter label=platform.role \\
+      --filter event=start --filter event=die --filter event=health_status --format '{{.Action}}' 2>/dev/null
     sleep 1
   done
 }

@@ -21,6 +21,8 @@ interface FakeContainer {
   health?: "starting" | "healthy" | "unhealthy";
   error?: string;
   stack?: string;
+  /** Its \`platform.role\` label: the edge's containers have one, tenants' do not. */
+  role?: string;
 }
 
 // Answers the three reads the keeper makes by the shape of their format (the real CLI renders the Go template).
@@ -35,14 +37,14 @@ if (args[0] === "inspect") {
   for (const w of wanted) {
     const c = find(w);
     if (!c) { process.stderr.write("Error: No such object: " + w + "\\n"); ok = false; continue; }
-    if (format.startsWith("{{.Id}} ")) console.log([c.id, c.running, c.startedAt].join(" "));
-    else console.log([c.id, "/" + c.name, c.networkMode, c.running, c.startedAt, c.health || "", c.error || ""].join("|"));
+    console.log([c.id, "/" + c.name, c.networkMode, c.running, c.startedAt, c.health || "", c.error || ""].join("|"));
   }
   process.exit(ok ? 0 : 1);
 }
 if (args[0] === "ps") {
   const stack = args.find((a) => a.startsWith("label=platform.stack=")).split("=")[2];
-  for (const c of containers.filter((c) => (c.stack || "qa") === stack)) console.log(c.id);
+  const withRole = args.includes("label=platform.role");
+  for (const c of containers.filter((c) => (c.stack || "qa") === stack && (!withRole || c.role))) console.log(c.id);
   process.exit(0);
 }
 if (args[0] === "restart" || args[0] === "start") {
@@ -57,6 +59,7 @@ const TRAEFIK_ID = "b".repeat(64);
 const pause = (over: Partial<FakeContainer> = {}): FakeContainer => ({
   id: PAUSE_ID,
   name: "platform-qa-edge-pause",
+  role: "edge-pause",
   networkMode: "bridge",
   running: true,
   startedAt: "2026-12-07T10:00:05.1Z",
@@ -65,6 +68,7 @@ const pause = (over: Partial<FakeContainer> = {}): FakeContainer => ({
 const traefik = (over: Partial<FakeContainer> = {}): FakeContainer => ({
   id: TRAEFIK_ID,
   name: "platform-qa-traefik",
+  role: "traefik",
   networkMode: `container:${PAUSE_ID}`,
   running: true,
   startedAt: "2026-12-07T10:00:06.5Z",
@@ -125,10 +129,10 @@ describe("the edge keeper", () => {
   it("restarts an unhealthy Traefik, then waits out its backoff before doing it again", () => {
     const dir = dirs.make();
     const containers = [pause(), traefik({ health: "unhealthy" })];
-    expect(keeperPass(containers, dir)).toEqual([`restart ${TRAEFIK_ID}`]);
-    expect(keeperPass(containers, dir)).toEqual([`restart ${TRAEFIK_ID}`]);
+    expect(keeperPass(containers, dir)).toEqual([`restart -t 1 ${TRAEFIK_ID}`]);
+    expect(keeperPass(containers, dir)).toEqual([`restart -t 1 ${TRAEFIK_ID}`]);
     // Still unhealthy on the next pass: the actions are the same single restart, none added within the backoff.
-    expect(keeperPass(containers, dir)).toEqual([`restart ${TRAEFIK_ID}`]);
+    expect(keeperPass(containers, dir)).toEqual([`restart -t 1 ${TRAEFIK_ID}`]);
   });
 
   it("touches no container outside the pause container's namespace, nor another stack's", () => {
