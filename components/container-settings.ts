@@ -5,6 +5,13 @@ import { parseDurationMs } from "../model/units";
 import type { Resources } from "../model/stack";
 
 /**
+ * Declared explicitly (it is the provider's default) so that a container stopped by hand shows as a change: a refresh
+ * records it as not running (`mustRun: false`), and the next `pulumi up --refresh` starts it again. Left to the default,
+ * the refreshed state and the program agree and the stopped container stays stopped.
+ */
+export const MUST_RUN = true;
+
+/**
  * Settings every platform container shares: limits in Docker's units, restart policy and bounded logs. No swap
  * (`memorySwap` = `memory`): Docker's default of twice the memory would let a tenant page past its limit, and the
  * provider reads the engine's value back, so leaving it unset shows as a change on every preview.
@@ -16,6 +23,7 @@ export function containerBasics(resources: Resources) {
     memory,
     memorySwap: memory,
     restart: "unless-stopped",
+    mustRun: MUST_RUN,
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
   };
@@ -38,10 +46,10 @@ export function dockerCpus(cpus: number): string {
  * - database: a checkpoint on a busy Postgres can take long; SIGKILL means crash recovery on the next start.
  * - app: in-flight requests finish after Traefik has stopped sending new ones.
  * - cache: Redis here keeps no data.
- * - edge: Traefik replacement is delete-before-replace, so its grace is downtime: Traefik drains in-flight requests
- *   for EDGE_GRACE_TIMEOUT (1 s) and exits by itself; this is only the backstop.
+ * - edge: a replaced Traefik stops after its successor routes everything; it drains in-flight requests for up to
+ *   EDGE_GRACE_TIMEOUT (10 s) and exits by itself; this is only the backstop.
  */
-export const STOP_GRACE_SECONDS = { database: 60, app: 30, cache: 5, edge: 3 } as const;
+export const STOP_GRACE_SECONDS = { database: 60, app: 30, cache: 5, edge: 15 } as const;
 
 export function stopSettings(kind: keyof typeof STOP_GRACE_SECONDS) {
   return { stopTimeout: STOP_GRACE_SECONDS[kind], destroyGraceSeconds: STOP_GRACE_SECONDS[kind] };

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { dockerNames, resourceNames } from "../model/naming";
-import { containerImage, dockerCpus } from "./container-settings";
+import { containerImage, dockerCpus, MUST_RUN } from "./container-settings";
 import {
   SOCKET_PROXY_CONFIG_PATH,
   SOCKET_PROXY_DIR,
@@ -67,6 +67,7 @@ export function edgeSocketProxy(args: EdgeSocketProxyArgs, parent: pulumi.Resour
       wait: true,
       waitTimeout: 30,
       restart: "unless-stopped",
+      mustRun: MUST_RUN,
       // SIGTERM stops at once (the official image's SIGUSR1 would wait for Traefik's event stream to end); Traefik's
       // provider reconnects by itself and keeps its routes meanwhile.
       stopSignal: "SIGTERM",

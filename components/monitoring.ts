@@ -15,7 +15,7 @@ import {
 } from "../model/monitoring";
 import { platformLabels, toDockerLabels } from "../model/naming";
 import type { StackDefinition } from "../model/stack";
-import { containerImage, dockerCpus } from "./container-settings";
+import { containerImage, dockerCpus, MUST_RUN } from "./container-settings";
 
 export interface MonitoringArgs {
   stack: Pick<StackDefinition, "name" | "tls" | "images" | "monitoring">;
@@ -59,6 +59,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const basics = {
       networksAdvanced: [{ name: network }],
       restart: "unless-stopped",
+      mustRun: MUST_RUN,
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
       labels,
