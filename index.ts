@@ -46,7 +46,8 @@ const declared = deployedDatabases.then((deployed) => {
   const edges = Object.fromEntries(
     Object.entries(hosts).map(([name, host]) => [
       name,
-      { dockerHost: host.url, container: host.edge.containerName, ...(monitoring[name] ? { monitoring: monitoring[name].containers } : {}) },
+      // Traefik is found by its labels (`npm run status`): its name changes at each replacement.
+      { dockerHost: host.url, ...(monitoring[name] ? { monitoring: monitoring[name].containers } : {}) },
     ]),
   );
   // Resolves only when every database is deployed: a failed upgrade leaves the previous memory in place.

@@ -6,7 +6,9 @@ import { COMPONENT_TYPES, dockerNames, EDGE_ROLES, LABEL, platformLabels, resour
 import { EDGE_METRICS_PORT, monitoringNames } from "../model/monitoring";
 import { CERT_RESOLVER } from "../model/traefik-labels";
 import type { StackDefinition } from "../model/stack";
-import { containerImage, dockerCpus, stopSettings } from "./container-settings";
+import { containerImage, dockerCpus, MUST_RUN, stopSettings } from "./container-settings";
+import { EDGE_INTERNAL_ADDRESS } from "./edge-address";
+import { edgeHandover } from "./edge-handover";
 import { EDGE_KEEPER_SCRIPT } from "./edge-keeper-script";
 import { edgeSocketProxy } from "./edge-socket-proxy";
 import { SOCKET_PROXY_ENDPOINT } from "./socket-proxy";
@@ -26,11 +28,9 @@ const DYNAMIC_CONFIG_PATH = "/etc/traefik/dynamic/platform.yml";
 const ACME_STORAGE = "/acme/acme.json";
 const EDGE_LIMITS = { cpus: 1, memoryMb: 512 };
 
-/**
- * Traefik's own endpoints (API, ping) listen on the container's loopback only: no tenant network, and not the host,
- * can reach them. The health check and the rollout gate (`docker exec`) use them from inside the container.
- */
-export const EDGE_INTERNAL_ADDRESS = "127.0.0.1:8082";
+export { EDGE_INTERNAL_ADDRESS };
+/** Linux 5.14+: a closed listener's queued connections move to another listener of its SO_REUSEPORT group. */
+export const TCP_MIGRATE_REQ = "net.ipv4.tcp_migrate_req";
 /** The dashboard entrypoint, published on the host's loopback only when the stack enables it. */
 const DASHBOARD_ENTRYPOINT_PORT = 8080;
 /** How long Traefik's Docker provider waits before applying the next change (Traefik's default is 2s). */
@@ -68,7 +68,6 @@ export function edgeHealthTest(): string[] {
 export class Edge extends pulumi.ComponentResource implements EdgeRef {
   /** Traefik itself: `docker exec` into it reaches its API and ping on the namespace's loopback. */
   readonly container: docker.Container;
-  readonly containerName: string;
   /** The namespace holder tenants attach their ingress networks to. */
   readonly pause: docker.Container;
   readonly pauseName: string;
@@ -88,7 +87,6 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
     const labels = toDockerLabels(platformLabels(stack.name));
     // The rollout gate and `npm run status` find Traefik and the keeper by their role, not by name.
     const roleLabels = (role: string) => toDockerLabels({ ...platformLabels(stack.name), [LABEL.role]: role });
-    this.containerName = dockerNames.edgeContainer(stack.name);
     this.pauseName = dockerNames.edgePause(stack.name);
 
     const acmeVolume = new docker.Volume(
@@ -132,12 +130,17 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         image: pauseImage,
         ports: [...ports, ...dashboardPorts],
         networksAdvanced: [{ name: edgeNetwork.name }],
+        // When a replaced Traefik closes its listeners, the connections still queued on them move to the new one's
+        // (both bind the same ports with SO_REUSEPORT) instead of being reset. A per-namespace setting: this
+        // container owns the namespace.
+        sysctls: { [TCP_MIGRATE_REQ]: "1" },
         restart: "unless-stopped",
+        mustRun: MUST_RUN,
         ...stopSettings("edge"),
         cpus: dockerCpus(PAUSE_LIMITS.cpus),
         memory: PAUSE_LIMITS.memoryMb,
         memorySwap: PAUSE_LIMITS.memoryMb,
-        labels,
+        labels: roleLabels(EDGE_ROLES.pause),
       },
       { parent: this, provider, ...resourceOptions.edgePause() },
     );
@@ -157,10 +160,11 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
     );
     this.socketProxy = socketProxy.container;
 
+    // No fixed name: a new Traefik starts beside the old one (create-before-delete), and the handover below decides
+    // when the old one may go. Pulumi names it `edge-<host>-traefik-<suffix>`, anew at each replacement.
     this.container = new docker.Container(
       resourceNames.edgeContainer(hostName),
       {
-        name: this.containerName,
         image,
         command: traefikArguments(stack),
         // By id: the engine reports the mode back with the id, and a new pause container must replace Traefik too.
@@ -188,6 +192,7 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         wait: true,
         waitTimeout: 60,
         restart: "unless-stopped",
+        mustRun: MUST_RUN,
         ...stopSettings("edge"),
         cpus: dockerCpus(EDGE_LIMITS.cpus),
         memory: EDGE_LIMITS.memoryMb,
@@ -198,6 +203,7 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
       },
       { parent: this, provider, dependsOn: [this.socketProxy], ...resourceOptions.edgeContainer() },
     );
+    edgeHandover(`${resourceNames.edgeContainer(hostName)}-handover`, { hostUrl: args.hostUrl, traefik: this.container }, { parent: this });
     // The edge keeper: Docker does not restart a container whose network namespace went away with its pause
     // container, nor retry one whose start failed because the pause container was not running yet (an engine
     // restart starts both at once). Without it a pause restart is a total outage that never ends.
@@ -212,6 +218,7 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         networkMode: "none",
         mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }],
         restart: "unless-stopped",
+        mustRun: MUST_RUN,
         // It keeps no state worth a grace period.
         stopTimeout: 1,
         destroyGraceSeconds: 1,
@@ -237,7 +244,7 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
     this.stack = stack.name;
     this.pauseId = this.pause.id;
     this.resources = [this.pause];
-    this.registerOutputs({ containerName: this.containerName, pauseName: this.pauseName });
+    this.registerOutputs({ pauseName: this.pauseName });
   }
 }
 
@@ -245,7 +252,6 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
 export interface EdgeRef {
   /** Traefik routes the containers labelled with this stack (components/service.ts). */
   stack: string;
-  containerName: string;
   pauseName: string;
   /** A new pause container (new id) makes every attachment connect again. */
   pauseId: pulumi.Input<string>;
@@ -260,7 +266,6 @@ export interface EdgeRef {
 export function baseStackEdge(baseStack: string, pauseId: string | undefined): EdgeRef {
   return {
     stack: baseStack,
-    containerName: dockerNames.edgeContainer(baseStack),
     pauseName: dockerNames.edgePause(baseStack),
     pauseId: pauseId ?? "",
     resources: [],
@@ -337,15 +342,17 @@ export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
   if (stack.edge.dashboard.enabled) args.push(`--entrypoints.dashboard.address=:${DASHBOARD_ENTRYPOINT_PORT}`);
   // The monitoring stack's Prometheus scrapes this entrypoint from the monitoring network (dynamicConfig's allow-list).
   if (stack.monitoring.enabled) args.push(`--entrypoints.metrics.address=:${EDGE_METRICS_PORT}`);
-  // A stopping Traefik has already closed its listeners, so every second it waits for lingering connections is a
-  // second no tenant answers (a replacement starts the new one only after the old is gone). Give in-flight requests
-  // a moment, then exit by itself, well before the engine's stop timeout kills it (measured: 5 s outages otherwise).
+  // A stopping Traefik closes its listeners at once (a replacement's new one already listens beside it) and lets
+  // in-flight requests finish for up to the grace time, then exits by itself, before the engine's stop timeout.
   for (const entrypoint of entrypointsOf(args)) args.push(`--entrypoints.${entrypoint}.transport.lifeCycle.graceTimeOut=${EDGE_GRACE_TIMEOUT}`);
+  // A new Traefik binds every port beside the old one (SO_REUSEPORT) while both run during a replacement: the kernel
+  // spreads new connections over both until the old one closes its listeners (components/edge-handover.ts).
+  for (const entrypoint of entrypointsOf(args)) args.push(`--entrypoints.${entrypoint}.reusePort=true`);
   return args;
 }
 
-/** How long a stopping Traefik lets in-flight requests finish (Traefik's default is 10 s). */
-export const EDGE_GRACE_TIMEOUT = "1s";
+/** How long a stopping Traefik lets in-flight requests finish (Traefik's default; STOP_GRACE_SECONDS.edge is above it). */
+export const EDGE_GRACE_TIMEOUT = "10s";
 
 function entrypointsOf(args: readonly string[]): string[] {
   return args.map((arg) => /^--entrypoints\.([a-z]+)\.address=/.exec(arg)?.[1]).filter((name): name is string => name !== undefined);

@@ -28,8 +28,11 @@ export const resourceOptions = {
    * defaults Container to delete-before-replace, so this must be explicit, and the containers keep generated names.
    */
   serviceContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: false, additionalSecretOutputs: ["envs"] }),
-  /** Traefik has a fixed name (the rollout gate finds it by name), so two can never run at once. */
-  edgeContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
+  /**
+   * A new Traefik starts beside the old one in the same network namespace (both bind the edge's ports with
+   * SO_REUSEPORT); the old one goes only once the new one routes everything (components/edge-handover.ts).
+   */
+  edgeContainer: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: false }),
   /** The edge's pause container binds the host's ports, so two can never run at once. */
   edgePause: (): pulumi.CustomResourceOptions => ({ deleteBeforeReplace: true }),
   /**

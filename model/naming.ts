@@ -66,8 +66,6 @@ export const dockerNames = {
   restoredDataVolume: (stack: string, tenant: string, major: string, n: number) => `platform-${stack}-${tenant}-pgdata-pg${major}-r${n}`,
   /** The throw-away Postgres of the new major that an upgrade restores into: a fixed name, so a leftover is removed first. */
   upgradeContainer: (stack: string, tenant: string, major: string) => `platform-${stack}-${tenant}-upgrade-pg${major}`,
-  /** One Traefik per host and stack, in the network namespace of the edge's pause container (below). */
-  edgeContainer: (stack: string) => `platform-${stack}-traefik`,
   /** Holds the edge's network namespace; tenants attach their ingress networks to it by this name. */
   edgePause: (stack: string) => `platform-${stack}-edge-pause`,
   /** Restarts Traefik into its pause container's namespace when that namespace is renewed (components/edge-keeper-script.ts). */
@@ -111,7 +109,7 @@ export const LABEL = {
 } as const;
 
 /** Values of LABEL.role. */
-export const EDGE_ROLES = { traefik: "traefik", keeper: "edge-keeper", socketProxy: "edge-socket-proxy" } as const;
+export const EDGE_ROLES = { traefik: "traefik", keeper: "edge-keeper", socketProxy: "edge-socket-proxy", pause: "edge-pause" } as const;
 
 export function platformLabels(stack: string, owner?: { tenant: string; service?: string }): Record<string, string> {
   const labels: Record<string, string> = { [LABEL.managed]: "true", [LABEL.stack]: stack };

@@ -21,7 +21,8 @@ const deploymentSchema = z.object({
     .record(
       z.string(),
       // `monitoring`: the monitoring stack's containers on that host (docs/monitoring.md), by role; absent when off.
-      z.object({ dockerHost: z.string(), container: z.string(), monitoring: z.record(z.string(), z.string()).default({}) }),
+      // `container`: Traefik's fixed name in states written before Traefik was found by its `platform.role` label.
+      z.object({ dockerHost: z.string(), container: z.string().optional(), monitoring: z.record(z.string(), z.string()).default({}) }),
     )
     .default({}),
 });

@@ -1,4 +1,4 @@
-import { dockerNames, LABEL } from "../model/naming";
+import { dockerNames, EDGE_ROLES, LABEL } from "../model/naming";
 import type { Deployment, DeployedTenant, StateContainers } from "./deployment";
 import type { HostObservation, ObservedContainer } from "./docker-host";
 
@@ -174,16 +174,19 @@ export function buildStatus(input: StatusInput): StatusReport {
     const keeperName = dockerNames.edgeKeeper(stack);
     const observation = on(host);
     const named = (name: string) => (observation?.reachable ? observation.containers.find((c) => c.name === name) : undefined);
-    let traefik = service("edge", "edge", host, 1, null, (c) => c.name === edge.container, edge.container);
+    // By its role: Pulumi names Traefik anew at each replacement (a state from before names it in `container`).
+    const isTraefik = (c: ObservedContainer) => c.labels[LABEL.role] === EDGE_ROLES.traefik || c.name === edge.container;
+    const traefikName = (observation?.reachable ? observation.containers.find(isTraefik)?.name : undefined) ?? "Traefik";
+    let traefik = service("edge", "edge", host, 1, null, isTraefik, traefikName);
     const pause = service("edge", "edge", host, 1, null, (c) => c.name === pauseName, pauseName);
     // Shown when found, never "missing": a state from before the keeper existed has none.
     const keeper = named(keeperName) ? service("edge", "edge", host, 0, null, (c) => c.name === keeperName) : undefined;
-    const stale = staleNamespace(named(edge.container), named(pauseName));
+    const stale = staleNamespace(named(traefikName), named(pauseName));
     if (stale) {
       traefik = withVerdict(traefik, "stale");
       problems.push(
         `edge ${host}: ${stale}: every tenant on the host is unreachable while Docker may still call Traefik healthy; ` +
-          `restarting Traefik joins the current namespace (the edge keeper does so within seconds where it runs): DOCKER_HOST=${input.hosts[host]!.url} docker restart ${edge.container}`,
+          `restarting Traefik joins the current namespace (the edge keeper does so within seconds where it runs): DOCKER_HOST=${input.hosts[host]!.url} docker restart ${traefikName}`,
       );
     }
     const monitoring = Object.fromEntries(

@@ -128,6 +128,8 @@ describe("container settings match what the engine reports back", () => {
       const grace = args.find((a) => a.startsWith(`--entrypoints.${entrypoint}.transport.lifeCycle.graceTimeOut=`));
       expect(grace, entrypoint).toBeDefined();
       expect(parseDurationMs(grace!.split("=")[1]!) / 1000).toBeLessThan(stopSettings("edge").stopTimeout);
+      // A replacement's new Traefik binds the same ports beside the old one.
+      expect(args, entrypoint).toContain(`--entrypoints.${entrypoint}.reusePort=true`);
     }
   });
 });

@@ -220,7 +220,7 @@ describe("monitoring configuration pieces", () => {
       values: { domain: "example.com", hosts: { a: { url: "unix:///var/run/docker.sock" } }, tls: "none", monitoring: { enabled: true } },
       locate: () => ({ line: 1, column: 1 }),
     }).stack!;
-    expect(traefikArguments(stack)).toEqual(expect.arrayContaining(["--entrypoints.metrics.address=:8083", "--entrypoints.metrics.transport.lifeCycle.graceTimeOut=1s"]));
+    expect(traefikArguments(stack)).toEqual(expect.arrayContaining(["--entrypoints.metrics.address=:8083", "--entrypoints.metrics.transport.lifeCycle.graceTimeOut=10s", "--entrypoints.metrics.reusePort=true"]));
   });
 
   it("the alert rules cover a service down, the 5xx rate, certificate expiry under 14 days and disk space under 10%", () => {

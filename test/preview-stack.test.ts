@@ -61,7 +61,8 @@ describe("a platform pull request's preview of staging (pr-7: acme and wishlist)
   it("declares no edge: nothing publishes a port, no Traefik or pause container, no ACME volume", () => {
     expect(run.resources.filter((r) => r.type === "platform:index:Edge" || r.name.startsWith("edge-"))).toEqual([]);
     expect(ofType(run, TYPES.container).filter((c) => ((c.inputs.ports ?? []) as unknown[]).length > 0)).toEqual([]);
-    expect((run.outputs.edges as Record<string, { container: string }>)["eu-1"]!.container).toBe("platform-staging-traefik");
+    // Its base's Traefik routes it; Traefik's name is not an output (it changes at each replacement).
+    expect((run.outputs.edges as Record<string, { container?: string }>)["eu-1"]!.container).toBeUndefined();
   });
 
   it("runs only the listed tenants", () => {

