@@ -4,7 +4,7 @@ import { loadavg } from "node:os";
 import * as path from "node:path";
 import { probeOutage } from "./edge-outage";
 import {
-  addTenant, createWorld, destroyWorld, docker, expectOk, get, pulumi, pulumiAsync, tenantHost, up, type World,
+  addTenant, createWorld, destroyWorld, docker, edgeContainer, expectOk, get, pulumi, pulumiAsync, tenantHost, up, type World,
 } from "../test/e2e/harness";
 
 /**
@@ -66,7 +66,8 @@ async function measure(tenants: number): Promise<Row> {
 
 /** Replaces Traefik (a new image tag of the same build) while every tenant is probed in turn. */
 async function edgeReplacementOutage(world: World, names: string[]): Promise<{ edgeFirst: number; edgeAll: number }> {
-  const image = docker(["inspect", "-f", "{{.Config.Image}}", "platform-e2e-traefik"]).stdout;
+  // Found by its role label: Traefik is named anew at each replacement.
+  const image = docker(["inspect", "-f", "{{.Config.Image}}", edgeContainer()]).stdout;
   docker(["tag", image, `${image}-bench`]);
   expectOk(pulumi(world, ["config", "set", "--path", "platform:edge.image", `${image}-bench`]), "pulumi config set");
   const replacing = pulumiAsync(world, ["up", "--yes", "--skip-preview"]);
