@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
+import { writeReportSection } from "./report-section";
 
 /**
  * `npm run bench:edge-load`: sustained load through the edge. BENCH_TENANTS (default 50) web tenants on a world of
@@ -283,16 +284,7 @@ Reading it: the edge's figure is what one host's Traefik holds with the load gen
 engine's health probes sharing 2 cores; on a host with cores to spare for the edge it is higher. The floor is the
 same requests without Traefik (one hop less, and one app container instead of ${TENANTS}).
 `;
-  const previous = existsSync(OUT) ? readFileSync(OUT, "utf8") : "";
-  const start = previous.indexOf(`\n${SECTION}\n`);
-  let next: string;
-  if (start === -1) next = `${previous.trimEnd()}\n\n${section}`;
-  else {
-    const after = previous.indexOf("\n## ", start + 1);
-    next = `${previous.slice(0, start + 1)}${section}${after === -1 ? "" : `\n${previous.slice(after + 1)}`}`;
-  }
-  writeFileSync(OUT, next);
-  console.log(`bench: wrote ${SECTION} in ${OUT}`);
+  writeReportSection(OUT, section);
 }
 
 main().catch((error: unknown) => {

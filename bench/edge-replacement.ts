@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import * as path from "node:path";
+import { writeReportSection } from "./report-section";
 import { addTenant, createWorld, destroyWorld, docker, edgeContainer, expectOk, pulumi, pulumiAsync, STACK, up } from "../test/e2e/harness";
 import { type Failure, type FailureKind, probeReplacement } from "./edge-outage";
 
@@ -221,16 +222,7 @@ without a failure as 0 s. Before this design (2026-11-24, 100 tenants, this scri
 tenant failed from the old Traefik's stop until the new one routed: first tenant back after a median 2.7 s, all
 after 3.3 s.
 `;
-  const previous = existsSync(OUT) ? readFileSync(OUT, "utf8") : "";
-  const start = previous.indexOf(`\n${SECTION}\n`);
-  let next: string;
-  if (start === -1) next = `${previous.trimEnd()}\n\n${section}`;
-  else {
-    const after = previous.indexOf("\n## ", start + 1);
-    next = `${previous.slice(0, start + 1)}${section}${after === -1 ? "" : `\n${previous.slice(after + 1)}`}`;
-  }
-  writeFileSync(OUT, next);
-  console.log(`bench: wrote ${SECTION} in ${OUT}`);
+  writeReportSection(OUT, section);
 }
 
 main().catch((error: unknown) => {
