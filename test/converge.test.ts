@@ -4,6 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runConverge } from "../cli/converge";
+import { standInProject } from "./stand-in-project";
 import { judgeLock, processState, type JudgeContext, type StackLock } from "../converge/locks";
 
 /**
@@ -173,15 +174,7 @@ function deadPid(): number {
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "converge-"));
-  const bin = path.join(dir, "bin");
-  mkdirSync(bin);
-  for (const [name, text] of [["pulumi", FAKE_PULUMI], ["docker", FAKE_DOCKER], ["aws", FAKE_AWS]] as const) {
-    writeFileSync(path.join(bin, name), text);
-    chmodSync(path.join(bin, name), 0o755);
-  }
-  mkdirSync(path.join(dir, "project"));
-  writeFileSync(path.join(dir, "project", "Pulumi.yaml"), "name: platform\nruntime: nodejs\n");
-  writeFileSync(path.join(dir, "project", "Pulumi.qa.yaml"), STACK_FILE);
+  const bin = standInProject(dir, { pulumi: FAKE_PULUMI, docker: FAKE_DOCKER, aws: FAKE_AWS }, STACK_FILE);
   // A live process whose name is pulumi's, as a running `pulumi up` on this machine is.
   const liveBin = path.join(dir, "live");
   mkdirSync(liveBin);

@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runStatus } from "../cli/status";
+import { standInProject } from "./stand-in-project";
 import { startedAtNanos, type StatusReport } from "../status/report";
 
 /**
@@ -211,15 +212,7 @@ async function report(...args: string[]) {
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "status-"));
-  const bin = path.join(dir, "bin");
-  mkdirSync(bin);
-  for (const [name, text] of [["pulumi", FAKE_PULUMI], ["docker", FAKE_DOCKER], ["ssh", FAKE_SSH]] as const) {
-    writeFileSync(path.join(bin, name), text);
-    chmodSync(path.join(bin, name), 0o755);
-  }
-  mkdirSync(path.join(dir, "project"));
-  writeFileSync(path.join(dir, "project", "Pulumi.yaml"), "name: platform\nruntime: nodejs\n");
-  writeFileSync(path.join(dir, "project", "Pulumi.qa.yaml"), STACK_FILE);
+  const bin = standInProject(dir, { pulumi: FAKE_PULUMI, docker: FAKE_DOCKER, ssh: FAKE_SSH }, STACK_FILE);
   // This test file runs in its own process (vitest forks): the stand-ins go first on its PATH.
   process.env.PATH = `${bin}:${process.env.PATH}`;
   process.env.FAKE_STATUS = dir;
