@@ -7,6 +7,7 @@ import { basicAuthLabels, traefikLabels, traefikServiceName } from "../model/tra
 import { htpasswdEntry } from "../model/basic-auth";
 import type { SecretRef } from "../model/traffic-plan";
 import { containerBasics, containerImage, healthcheckSettings, healthGateSeconds, stopSettings } from "./container-settings";
+import { imageLabelCheck } from "./image-label-check";
 import { releaseTask, type ReleaseTaskArgs } from "./release-task";
 import { rolloutGate } from "./rollout-gate";
 import { resourceOptions } from "./resource-options";
@@ -70,6 +71,13 @@ export class Service extends pulumi.ComponentResource {
     if (args.networks.data) networks.push({ name: args.networks.data });
     if (args.networks.ingress) networks.push({ name: args.networks.ingress });
 
+    // An image's own routing labels would reach Traefik through every container made from it (image-label-check.ts),
+    // the release task's included.
+    const labelCheck = imageLabelCheck(
+      resourceNames.imageLabelCheck(tenant, plan.name),
+      { hostUrl: args.edge.hostUrl, image, owner: `tenant ${tenant}, service ${plan.name}` },
+      { parent: this, dependsOn: [] },
+    );
     // The release task runs before any new container exists; create-before-delete removes old ones only after the
     // new ones are up, so a failed task leaves the old containers serving.
     this.release = plan.release
@@ -83,11 +91,11 @@ export class Service extends pulumi.ComponentResource {
           envs: args.envs,
           networks: [...(args.networks.data ? [args.networks.data] : []), args.networks.apps],
           resources: plan.resources,
-          dependsOn: args.dependsOn,
+          dependsOn: [...args.dependsOn, labelCheck],
           ...(args.releaseDump ? { dump: args.releaseDump } : {}),
         }, { parent: this })
       : undefined;
-    const containerDependsOn = this.release ? [...args.dependsOn, this.release] : args.dependsOn;
+    const containerDependsOn = [...args.dependsOn, labelCheck, ...(this.release ? [this.release] : [])];
 
     this.containers = Array.from({ length: plan.replicas }, (_, index) =>
       new docker.Container(

@@ -34,6 +34,7 @@ export const resourceNames = {
   serviceImage: (tenant: string, service: string) => `${tenant}-${service}-image`,
   serviceContainer: (tenant: string, service: string, index: number) => `${tenant}-${service}-${index}`,
   rolloutGate: (tenant: string, service: string) => `${tenant}-${service}-rollout`,
+  imageLabelCheck: (tenant: string, service: string) => `${tenant}-${service}-image-labels`,
   releaseTask: (tenant: string, service: string) => `${tenant}-${service}-release`,
   placeholderSecret: (tenant: string, secret: string) => `${tenant}-secret-${secret}-placeholder`,
   host: (host: string) => `host-${host}`,

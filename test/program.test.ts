@@ -122,6 +122,18 @@ describe.each(STACKS)("stack %s", (stack) => {
     }
   });
 
+  it("every service has its image's labels checked on its host before a container runs it", () => {
+    const commands = ofType(run, TYPES.command);
+    const services = ofType(run, TYPES.container).filter((c) => labelsOf(c)["platform.service"] && !["postgres", "redis", "backup"].includes(labelsOf(c)["platform.service"]!));
+    expect(services.length).toBeGreaterThan(0);
+    for (const container of services) {
+      const owner = `${labelsOf(container)["platform.tenant"]}-${labelsOf(container)["platform.service"]}`;
+      const check = commands.find((c) => c.name === `${owner}-image-labels`);
+      expect(check, owner).toBeDefined();
+      expect((check!.inputs.environment as Record<string, string>).IMAGE).toBe(container.inputs.image);
+    }
+  });
+
   it("a new Traefik starts beside the old one: no fixed name, queued connections migrate, a handover waits for it", () => {
     const containers = ofType(run, TYPES.container);
     const traefiks = containers.filter((c) => /^edge-.*-traefik$/.test(c.name));

@@ -1,16 +1,21 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SOCKET_PROXY_ENDPOINT } from "../../components/socket-proxy";
 import {
+  addTenant,
   changedSteps,
   docker,
   edgeContainer,
   edgePauseContainer,
   expectOk,
   get,
+  IMAGES,
+  LABELLED_LOCAL_IMAGE,
   pulumi,
+  readTenant,
   removeTenant,
   STACK,
   statusCli,
@@ -175,5 +180,26 @@ describe("edge fault drills on a real engine", () => {
     await answersAgainAfter(fault, "pulumi up --refresh after docker kill of the pause container");
     expectOk(pulumi(world, ["preview", "--refresh", "--expect-no-changes"]), "pulumi preview --refresh --expect-no-changes");
     await waitFor("npm run status to report every container healthy", () => statusCli(world).status === 0, 90);
+  });
+
+  it("a tenant image carrying Traefik labels of its own is refused before any container runs it; the old one serves", async () => {
+    // An image's labels reach every container made from it: these would route another host to alpha's container.
+    const dockerfile = `FROM platform-local/demo-app:1\nLABEL traefik.http.routers.hijack.rule="Host(\`hijack.dev.localhost\`)" platform.edge=${STACK}\n`;
+    const built = spawnSync("docker", ["build", "-q", "-t", LABELLED_LOCAL_IMAGE, "-"], { input: dockerfile, encoding: "utf8", env: { ...process.env, DOCKER_BUILDKIT: "0" } });
+    expect(built.status, built.stderr).toBe(0);
+    const good = readTenant(world, "alpha.yaml");
+    try {
+      addTenant(world, "alpha.yaml", good.replace(/registry\.example\.com\/e2e\/demo:\w+/, IMAGES.labelled));
+      const refused = pulumi(world, ["up", "--yes", "--skip-preview"]);
+      expect(refused.status).not.toBe(0);
+      expect(`${refused.stdout}${refused.stderr}`).toContain(`tenant alpha, service web: image ${LABELLED_LOCAL_IMAGE} carries labels that decide routing`);
+      expect(docker(["ps", "-q", "--filter", `ancestor=${LABELLED_LOCAL_IMAGE}`]).stdout).toBe("");
+      expect(await answers()).toBe(true);
+      expect((await get("hijack.dev.localhost", "/", 2000)).status).toBe(404);
+    } finally {
+      addTenant(world, "alpha.yaml", good);
+      docker(["rmi", LABELLED_LOCAL_IMAGE]);
+    }
+    expectOk(up(world), "pulumi up (the good image back)");
   });
 });

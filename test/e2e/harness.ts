@@ -25,7 +25,10 @@ export const IMAGES = {
   v1: "registry.example.com/e2e/demo:1",
   v2: "registry.example.com/e2e/demo:2",
   broken: "registry.example.com/e2e/demo:broken",
+  /** The demo app with Traefik labels of its own (test/e2e/faults.e2e.ts builds it): the platform must refuse it. */
+  labelled: "registry.example.com/e2e/demo:labelled",
 };
+export const LABELLED_LOCAL_IMAGE = "platform-local/demo-app:e2e-labelled";
 
 export interface World {
   dir: string;
@@ -65,6 +68,7 @@ function e2eStackFile(devStackText: string): string {
     [IMAGES.v1]: "platform-local/demo-app:1",
     [IMAGES.v2]: "platform-local/demo-app:2",
     [IMAGES.broken]: "platform-local/demo-app:broken",
+    [IMAGES.labelled]: LABELLED_LOCAL_IMAGE,
   };
   delete config["platform:dev"];
   return stringify({ config });
