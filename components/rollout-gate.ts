@@ -81,20 +81,23 @@ export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent:
 export const WAIT_FOR_TRAEFIK = `set -u
 deadline=$(( $(date +%s) + TIMEOUT ))
 edge_filters=""; for f in $(echo "$EDGE_FILTER" | tr , ' '); do edge_filters="$edge_filters --filter $f"; done
-EDGE=$(docker ps -q --filter status=running $edge_filters | head -n 1)
-[ -n "$EDGE" ] || { echo "no Traefik of this stack runs on this host ($EDGE_FILTER)" >&2; exit 1; }
-routes() { docker exec "$EDGE" wget -qO- "http://$INTERNAL/api/http/services/$SERVICE" 2>/dev/null || true; }
+# Looked up at every poll: on a stack's first up the services may be ready before Traefik is, and a replacement
+# renames it.
+EDGE=""
+find_edge() { EDGE=$(docker ps -q --filter status=running $edge_filters | head -n 1); }
+routes() { [ -z "$EDGE" ] || docker exec "$EDGE" wget -qO- "http://$INTERNAL/api/http/services/$SERVICE" 2>/dev/null || true; }
 # until_routed <yes|no> <servers...>: waits until Traefik lists all (yes) or none (no) of the servers.
 until_routed() {
   want="$1"; shift
   while :; do
-    body=$(routes); pending=""
+    find_edge; body=$(routes); pending=""
     for server in "$@"; do
       case "$body" in *"\"$server\""*) listed=yes ;; *) listed=no ;; esac
       [ "$listed" = "$want" ] || pending="$pending $server"
     done
     [ -z "$pending" ] && return 0
     if [ "$(date +%s)" -ge "$deadline" ]; then
+      [ -n "$EDGE" ] || { echo "no Traefik of this stack runs on this host ($EDGE_FILTER) after \${TIMEOUT}s" >&2; exit 1; }
       echo "Traefik ($EDGE) still $( [ "$want" = yes ] && echo "does not route" || echo "routes" ) $SERVICE to$pending after \${TIMEOUT}s" >&2
       exit 1
     fi

@@ -21,7 +21,15 @@ case "$1" in
     else echo '{"servers":["http://10.0.0.2:8080","http://10.0.0.3:8080"]}'; fi ;;
   ps)
     # The edge's Traefik, found by its labels (its name changes with each replacement); then the service's containers.
-    case "$*" in *platform.role=traefik*) [ -f "$state/no-edge" ] || echo traefik-1 ;; *) printf 'old\\nnew\\n' ;; esac ;;
+    # With "edge-late", Traefik runs only from the third look on (a stack's first up: services before Traefik).
+    case "$*" in
+      *platform.role=traefik*)
+        echo x >> "$state/edge-looks"
+        if [ -f "$state/no-edge" ]; then :
+        elif [ -f "$state/edge-late" ] && [ "$(wc -l < "$state/edge-looks")" -lt 3 ]; then :
+        else echo traefik-1; fi ;;
+      *) printf 'old\\nnew\\n' ;;
+    esac ;;
   inspect)
     case "$*" in *Config.Image*) echo traefik:test ;; *old) echo 10.0.0.2 ;; *new) echo 10.0.0.3 ;; esac ;;
   pause) touch "$state/paused" ;;
@@ -30,13 +38,14 @@ case "$1" in
 esac
 `;
 
-function runGate(opts: { traefikNeverRoutesNew?: boolean; noTraefik?: boolean } = {}) {
+function runGate(opts: { traefikNeverRoutesNew?: boolean; noTraefik?: boolean; traefikLate?: boolean } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "gate-"));
   writeFileSync(path.join(dir, "docker"), FAKE_DOCKER);
   chmodSync(path.join(dir, "docker"), 0o755);
   writeFileSync(path.join(dir, "calls"), "");
   if (opts.traefikNeverRoutesNew) writeFileSync(path.join(dir, "new-hidden"), "");
   if (opts.noTraefik) writeFileSync(path.join(dir, "no-edge"), "");
+  if (opts.traefikLate) writeFileSync(path.join(dir, "edge-late"), "");
   const result = spawnSync("sh", ["-c", WAIT_FOR_TRAEFIK], {
     encoding: "utf8",
     env: {
@@ -73,10 +82,17 @@ describe("the rollout gate", () => {
     expect(paused).toBe(false);
   });
 
-  it("fails the deployment with one line when no Traefik of the stack runs on the host", () => {
+  it("waits for a Traefik that starts after the service's containers (a stack's first up)", () => {
+    const { status, stderr, calls } = runGate({ traefikLate: true });
+    expect(status, stderr).toBe(0);
+    expect(calls.filter((c) => c.includes("platform.role=traefik")).length).toBeGreaterThanOrEqual(3);
+    expect(calls.some((c) => c.startsWith("pause old"))).toBe(true);
+  });
+
+  it("fails the deployment with one line when no Traefik of the stack runs on the host within the timeout", () => {
     const { status, stderr, calls } = runGate({ noTraefik: true });
     expect(status).toBe(1);
-    expect(stderr.trim()).toBe("no Traefik of this stack runs on this host (label=platform.role=traefik,label=platform.stack=dev)");
+    expect(stderr.trim()).toBe("no Traefik of this stack runs on this host (label=platform.role=traefik,label=platform.stack=dev) after 2s");
     expect(calls.some((c) => c.startsWith("pause"))).toBe(false);
   });
 
