@@ -1,7 +1,5 @@
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { addresses, addTenant, docker, expectOk, get, pulumi, readTenant, removeTenant, REPO, STACK, tenantHost, up, waitFor, type World } from "./harness";
+import { addresses, addTenant, dbCli, docker, expectOk, get, pulumi, readTenant, removeTenant, STACK, tenantHost, up, waitFor, type World } from "./harness";
 import { useWorld } from "./world-hooks";
 
 // Backups and restore on the real engine (issue 13): one tenant (alpha: web + Postgres 15), on the default schedule
@@ -26,11 +24,7 @@ useWorld(
   { moreDiagnostics: () => `--- docker logs ${sinks}\n${docker(["logs", "--tail", "60", sinks]).stderr}` },
 );
 
-/** This repository's `npm run db`, run on the world (a copy of the repo). */
-function db(...args: string[]) {
-  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/db.ts"), ...args, "--stack", STACK, "--cwd", world.dir], { encoding: "utf8" });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const db = (...args: string[]) => dbCli(world, ...args);
 
 function dbJson<T>(...args: string[]): { status: number | null; value: T } {
   const run = db(...args, "--json");

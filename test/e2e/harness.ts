@@ -242,6 +242,12 @@ export function statusCli(world: World, ...args: string[]): { status: number | n
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
+/** This repository's `npm run db`, run on the world (a copy of the repo). */
+export function dbCli(world: World, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/db.ts"), ...args, "--stack", STACK, "--cwd", world.dir], { encoding: "utf8" });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
 /** Polls `check` every half second until it holds, failing after `seconds`. */
 export async function waitFor(what: string, check: () => boolean, seconds = 60): Promise<void> {
   const until = Date.now() + seconds * 1000;
