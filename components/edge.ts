@@ -28,9 +28,8 @@ const DYNAMIC_CONFIG_PATH = "/etc/traefik/dynamic/platform.yml";
 const ACME_STORAGE = "/acme/acme.json";
 const EDGE_LIMITS = { cpus: 1, memoryMb: 512 };
 
-export { EDGE_INTERNAL_ADDRESS };
 /** Linux 5.14+: a closed listener's queued connections move to another listener of its SO_REUSEPORT group. */
-export const TCP_MIGRATE_REQ = "net.ipv4.tcp_migrate_req";
+const TCP_MIGRATE_REQ = "net.ipv4.tcp_migrate_req";
 /** The dashboard entrypoint, published on the host's loopback only when the stack enables it. */
 const DASHBOARD_ENTRYPOINT_PORT = 8080;
 /** How long Traefik's Docker provider waits before applying the next change (Traefik's default is 2s). */
@@ -49,7 +48,7 @@ const KEEPER_TICK_SECONDS = 2;
  * engine removed every interface of the old namespace, and Traefik, still alive in it, would answer its ping on
  * `lo` forever). Docker then reports Traefik unhealthy, and the edge keeper restarts it into the new namespace.
  */
-export function edgeHealthTest(): string[] {
+function edgeHealthTest(): string[] {
   return [
     "CMD-SHELL",
     `traefik healthcheck --ping --entrypoints.traefik.address=${EDGE_INTERNAL_ADDRESS} >/dev/null && grep -Eq '^ *eth[0-9]+:' /proc/net/dev || { echo 'not in its pause container network namespace, or ping failed'; exit 1; }`,
