@@ -176,12 +176,13 @@ export function buildStatus(input: StatusInput): StatusReport {
     const named = (name: string) => (observation?.reachable ? observation.containers.find((c) => c.name === name) : undefined);
     // By its role: Pulumi names Traefik anew at each replacement (a state from before names it in `container`).
     const isTraefik = (c: ObservedContainer) => c.labels[LABEL.role] === EDGE_ROLES.traefik || c.name === edge.container;
-    const traefikName = (observation?.reachable ? observation.containers.find(isTraefik)?.name : undefined) ?? "Traefik";
+    const traefikFound = observation?.reachable ? observation.containers.find(isTraefik) : undefined;
+    const traefikName = traefikFound?.name ?? "Traefik";
     let traefik = service("edge", "edge", host, 1, null, isTraefik, traefikName);
     const pause = service("edge", "edge", host, 1, null, (c) => c.name === pauseName, pauseName);
     // Shown when found, never "missing": a state from before the keeper existed has none.
     const keeper = named(keeperName) ? service("edge", "edge", host, 0, null, (c) => c.name === keeperName) : undefined;
-    const stale = staleNamespace(named(traefikName), named(pauseName));
+    const stale = staleNamespace(traefikFound, named(pauseName));
     if (stale) {
       traefik = withVerdict(traefik, "stale");
       problems.push(
