@@ -33,7 +33,7 @@ export const ROLLOUT_GATE_TIMEOUT_SECONDS = 60;
 export const ROLLOUT_SETTLE_SECONDS = "0.6";
 
 /**
- * Zero-downtime switch for a routed service. Its inputs are the addresses of the service's current containers, so
+ * Zero-downtime switch for a routed service. Its inputs are the IDs of the service's current containers, so
  * Pulumi updates it after creating replacements and before deleting the replaced containers (create-before-delete
  * deletes last). It
  * 1. waits until Traefik's load balancer holds every new container;
@@ -44,14 +44,9 @@ export const ROLLOUT_SETTLE_SECONDS = "0.6";
  *    Pulumi then stops it, nothing is routed there any more and its in-flight requests finish.
  */
 export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent: pulumi.Resource }): command.local.Command {
-  const servers = pulumi
-    .all(args.containers.map((container) => container.networkDatas))
-    .apply((all) =>
-      all
-        .flatMap((networks) => networks.filter((n) => n.networkName === args.ingressNetworkName).map((n) => `http://${n.ipAddress}:${args.port}`))
-        .sort()
-        .join(" "),
-    );
+  // Container IDs, not addresses: an engine restart may give a container another address, and a refresh afterwards
+  // must not plan a change. The script reads the addresses when it runs.
+  const containerIds = pulumi.all(args.containers.map((container) => container.id)).apply((ids) => [...ids].sort().join(" "));
   return new command.local.Command(
     name,
     {
@@ -64,7 +59,7 @@ export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent:
         PORT: String(args.port),
         INTERNAL: EDGE_INTERNAL_ADDRESS,
         SERVICE: args.traefikService,
-        SERVERS: servers,
+        CONTAINERS: containerIds,
         TIMEOUT: String(ROLLOUT_GATE_TIMEOUT_SECONDS),
         SETTLE: ROLLOUT_SETTLE_SECONDS,
       },
@@ -75,8 +70,8 @@ export function rolloutGate(name: string, args: RolloutGateArgs, opts: { parent:
 }
 
 /**
- * Polls Traefik's API (on its loopback, through `docker exec`) until the service lists every server in SERVERS,
- * then drains the service's other containers (see rolloutGate).
+ * Polls Traefik's API (on its loopback, through `docker exec`) until the service lists every container in CONTAINERS
+ * (by its address on NETWORK), then drains the service's other containers (see rolloutGate).
  */
 export const WAIT_FOR_TRAEFIK = `set -u
 deadline=$(( $(date +%s) + TIMEOUT ))
@@ -104,13 +99,21 @@ until_routed() {
     sleep 0.2
   done
 }
-until_routed yes $SERVERS
+address_of() { docker inspect -f "{{with index .NetworkSettings.Networks \\"$NETWORK\\"}}{{.IPAddress}}{{end}}" "$1" 2>/dev/null; }
+servers=""
+for id in $CONTAINERS; do
+  ip=$(address_of "$id")
+  [ -n "$ip" ] || { echo "container $id of $SERVICE has no address on $NETWORK: it is not running" >&2; exit 1; }
+  servers="$servers http://$ip:$PORT"
+done
+until_routed yes $servers
 
 filters=""; for f in $(echo "$OWNER" | tr , ' '); do filters="$filters --filter $f"; done
 replaced=""; drained=""
-for id in $(docker ps -q $filters); do
-  ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \\"$NETWORK\\"}}{{.IPAddress}}{{end}}" "$id")
-  case " $SERVERS " in *" http://$ip:$PORT "*) ;; *) [ -n "$ip" ] && replaced="$replaced $id" && drained="$drained http://$ip:$PORT" ;; esac
+for id in $(docker ps -q --no-trunc $filters); do
+  case " $CONTAINERS " in *" $id "*) continue ;; esac
+  ip=$(address_of "$id")
+  [ -n "$ip" ] && replaced="$replaced $id" && drained="$drained http://$ip:$PORT"
 done
 if [ -n "$replaced" ]; then
   docker pause $replaced >/dev/null

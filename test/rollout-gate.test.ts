@@ -31,14 +31,14 @@ case "$1" in
       *) printf 'old\\nnew\\n' ;;
     esac ;;
   inspect)
-    case "$*" in *Config.Image*) echo traefik:test ;; *old) echo 10.0.0.2 ;; *new) echo 10.0.0.3 ;; esac ;;
+    case "$*" in *Config.Image*) echo traefik:test ;; *old) echo 10.0.0.2 ;; *new) [ -f "$state/new-stopped" ] || echo 10.0.0.3 ;; esac ;;
   pause) touch "$state/paused" ;;
   unpause) rm -f "$state/paused" ;;
   run) touch "$state/relisted" ;;
 esac
 `;
 
-function runGate(opts: { traefikNeverRoutesNew?: boolean; noTraefik?: boolean; traefikLate?: boolean } = {}) {
+function runGate(opts: { traefikNeverRoutesNew?: boolean; noTraefik?: boolean; traefikLate?: boolean; newStopped?: boolean } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "gate-"));
   writeFileSync(path.join(dir, "docker"), FAKE_DOCKER);
   chmodSync(path.join(dir, "docker"), 0o755);
@@ -46,6 +46,7 @@ function runGate(opts: { traefikNeverRoutesNew?: boolean; noTraefik?: boolean; t
   if (opts.traefikNeverRoutesNew) writeFileSync(path.join(dir, "new-hidden"), "");
   if (opts.noTraefik) writeFileSync(path.join(dir, "no-edge"), "");
   if (opts.traefikLate) writeFileSync(path.join(dir, "edge-late"), "");
+  if (opts.newStopped) writeFileSync(path.join(dir, "new-stopped"), "");
   const result = spawnSync("sh", ["-c", WAIT_FOR_TRAEFIK], {
     encoding: "utf8",
     env: {
@@ -54,7 +55,7 @@ function runGate(opts: { traefikNeverRoutesNew?: boolean; noTraefik?: boolean; t
       EDGE_FILTER: "label=platform.role=traefik,label=platform.stack=dev",
       INTERNAL: "127.0.0.1:8082",
       SERVICE: "acme-web@docker",
-      SERVERS: "http://10.0.0.3:8080",
+      CONTAINERS: "new",
       OWNER: "label=platform.stack=dev,label=platform.tenant=acme,label=platform.service=web",
       NETWORK: "platform-dev-acme-ingress-local",
       PORT: "8080",
@@ -76,9 +77,9 @@ describe("the rollout gate", () => {
     expect(calls.findIndex((c) => c.startsWith("run --rm --network none traefik:test"))).toBeGreaterThan(pause);
     expect(calls.indexOf("unpause old")).toBeGreaterThan(pause);
     expect(calls.some((c) => c.includes("pause new"))).toBe(false);
-    expect(calls[0]).toBe("ps -q --filter status=running --filter label=platform.role=traefik --filter label=platform.stack=dev");
+    expect(calls.find((c) => c.startsWith("ps"))).toBe("ps -q --filter status=running --filter label=platform.role=traefik --filter label=platform.stack=dev");
     expect(calls.filter((c) => c.startsWith("exec")).every((c) => c.startsWith("exec traefik-1 wget"))).toBe(true);
-    expect(calls.find((c) => c.startsWith("ps") && c.includes("tenant"))).toContain("--filter label=platform.tenant=acme");
+    expect(calls.find((c) => c.startsWith("ps") && c.includes("tenant"))).toBe("ps -q --no-trunc --filter label=platform.stack=dev --filter label=platform.tenant=acme --filter label=platform.service=web");
     expect(paused).toBe(false);
   });
 
@@ -94,6 +95,12 @@ describe("the rollout gate", () => {
     expect(status).toBe(1);
     expect(stderr.trim()).toBe("no Traefik of this stack runs on this host (label=platform.role=traefik,label=platform.stack=dev) after 2s");
     expect(calls.some((c) => c.startsWith("pause"))).toBe(false);
+  });
+
+  it("reads the new containers' addresses when it runs, and fails with one line when one has none", () => {
+    const { status, stderr } = runGate({ newStopped: true });
+    expect(status).toBe(1);
+    expect(stderr.trim()).toBe("container new of acme-web@docker has no address on platform-dev-acme-ingress-local: it is not running");
   });
 
   it("fails the deployment, naming the service, when Traefik never routes to the new container", () => {
