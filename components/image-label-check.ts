@@ -12,14 +12,14 @@ import { LABEL } from "../model/naming";
  */
 export function imageLabelCheck(
   name: string,
-  args: { hostUrl: string; image: pulumi.Input<string>; owner: string },
+  args: { hostUrl: string; hostName: string; image: pulumi.Input<string>; owner: string },
   opts: { parent: pulumi.Resource; dependsOn: pulumi.Input<pulumi.Resource>[] },
 ): command.local.Command {
   return new command.local.Command(
     name,
     {
       create: REFUSE_ROUTING_LABELS,
-      environment: { DOCKER_HOST: args.hostUrl, IMAGE: args.image, OWNER: args.owner },
+      environment: { DOCKER_HOST: args.hostUrl, HOST_NAME: args.hostName, IMAGE: args.image, OWNER: args.owner },
     },
     { parent: opts.parent, dependsOn: opts.dependsOn },
   );
@@ -34,7 +34,13 @@ export const RESERVED_LABEL_PATTERN = `^(traefik\\.|(${Object.values(LABEL).map(
 
 export const REFUSE_ROUTING_LABELS = `set -u
 labels=$(docker image inspect -f '{{range $name, $value := .Config.Labels}}{{println $name}}{{end}}' "$IMAGE") || {
-  echo "$OWNER: cannot read the labels of image $IMAGE on $DOCKER_HOST" >&2; exit 1; }
+  # An engine that does not answer is the usual cause (a host down): say which host, and that nothing changed there.
+  if ! docker version >/dev/null 2>&1; then
+    echo "host $HOST_NAME ($DOCKER_HOST) does not answer: $OWNER is left as it is there; the next pulumi up deploys it once the host answers" >&2
+  else
+    echo "$OWNER: cannot read the labels of image $IMAGE on host $HOST_NAME ($DOCKER_HOST)" >&2
+  fi
+  exit 1; }
 reserved=$(printf '%s\\n' "$labels" | grep -E '${RESERVED_LABEL_PATTERN}' | head -n 5 | tr '\\n' ' ' | sed 's/ *$//')
 if [ -n "$reserved" ]; then
   echo "$OWNER: image $IMAGE carries labels that decide routing ($reserved): the platform routes only what the tenant file says; rebuild the image without them" >&2

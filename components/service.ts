@@ -37,7 +37,7 @@ export interface ServiceArgs {
    * The edge that routes this service: its stack (a preview's base) selects the containers by label, and the rollout
    * gate asks its Traefik container whether it routes to the new containers.
    */
-  edge: { stack: string; hostUrl: string };
+  edge: { stack: string; hostUrl: string; hostName: string };
 }
 
 /** One app service of a tenant: its image and `replicas` containers, health-gated and routed by labels. */
@@ -75,7 +75,7 @@ export class Service extends pulumi.ComponentResource {
     // the release task's included.
     const labelCheck = imageLabelCheck(
       resourceNames.imageLabelCheck(tenant, plan.name),
-      { hostUrl: args.edge.hostUrl, image, owner: `tenant ${tenant}, service ${plan.name}` },
+      { hostUrl: args.edge.hostUrl, hostName: args.edge.hostName, image, owner: `tenant ${tenant}, service ${plan.name}` },
       { parent: this, dependsOn: [] },
     );
     // The release task runs before any new container exists; create-before-delete removes old ones only after the

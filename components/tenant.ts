@@ -134,7 +134,7 @@ export class Tenant extends pulumi.ComponentResource {
             dependsOn,
             ...(backups?.container ? { releaseDump: { ...this.dumpTarget(args, home), resource: backups.container } } : {}),
             healthcheckStartInterval: host.healthcheckStartInterval,
-            edge: { stack: host.edge.stack, hostUrl: host.url },
+            edge: { stack: host.edge.stack, hostUrl: host.url, hostName },
           }, { parent: this }),
         );
       }

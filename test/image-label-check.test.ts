@@ -11,16 +11,21 @@ import { tempDirs } from "./temp-dirs";
  */
 const dirs = tempDirs("image-labels-");
 
-function check(labels: string[] | null) {
+/** `labels`: the image's label names; null: no such image; "down": the engine does not answer at all. */
+function check(labels: string[] | null | "down") {
   const dir = dirs.make();
   writeFileSync(
     path.join(dir, "docker"),
-    labels === null ? `#!/bin/sh\necho "Error: No such image: $4" >&2\nexit 1\n` : `#!/bin/sh\nprintf '%s\\n' ${labels.map((l) => `'${l}'`).join(" ")}\n`,
+    labels === "down"
+      ? `#!/bin/sh\necho "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2\nexit 1\n`
+      : labels === null
+        ? `#!/bin/sh\n[ "$1" = version ] && exit 0\necho "Error: No such image: $4" >&2\nexit 1\n`
+        : `#!/bin/sh\nprintf '%s\\n' ${labels.map((l) => `'${l}'`).join(" ")}\n`,
   );
   chmodSync(path.join(dir, "docker"), 0o755);
   const run = spawnSync("sh", ["-c", REFUSE_ROUTING_LABELS], {
     encoding: "utf8",
-    env: { PATH: `${dir}:${process.env.PATH}`, IMAGE: "registry.example.com/acme/web:2", OWNER: "tenant acme, service web", DOCKER_HOST: "ssh://deploy@eu-1" },
+    env: { PATH: `${dir}:${process.env.PATH}`, IMAGE: "registry.example.com/acme/web:2", OWNER: "tenant acme, service web", DOCKER_HOST: "ssh://deploy@eu-1", HOST_NAME: "eu-1" },
   });
   return { status: run.status, stderr: run.stderr.trim() };
 }
@@ -44,6 +49,14 @@ describe("an image's own labels", () => {
   it("fail with one line when the image cannot be read on the host", () => {
     const missing = check(null);
     expect(missing.status).toBe(1);
-    expect(missing.stderr.split("\n").at(-1)).toBe("tenant acme, service web: cannot read the labels of image registry.example.com/acme/web:2 on ssh://deploy@eu-1");
+    expect(missing.stderr.split("\n").at(-1)).toBe("tenant acme, service web: cannot read the labels of image registry.example.com/acme/web:2 on host eu-1 (ssh://deploy@eu-1)");
+  });
+
+  it("name the host, and say nothing changed there, when its engine does not answer", () => {
+    const down = check("down");
+    expect(down.status).toBe(1);
+    expect(down.stderr.split("\n").at(-1)).toBe(
+      "host eu-1 (ssh://deploy@eu-1) does not answer: tenant acme, service web is left as it is there; the next pulumi up deploys it once the host answers",
+    );
   });
 });
