@@ -7,8 +7,9 @@ import { converge } from "../converge/converge";
  * `npm run converge -- --stack <s> [--lock-timeout-minutes <m>] [--dry-run] [--cwd <project>]`: run before
  * `pulumi up` (the deploy jobs do), so that an up after a killed run converges by itself (converge/converge.ts,
  * docs/pipeline.md#an-interrupted-deploy). One line per finding and action on stdout. Exit codes (fixed): 0 the
- * stack is ready for `up` (or was already), 1 it is not and nothing was changed (a live lock, an unreachable host, a
- * failed step: one line on stderr), 2 usage.
+ * stack is ready for `up` (or was already), 1 it is not and nothing was changed (a live lock, an unreachable host
+ * with pending operations, a failed step: one line on stderr), 2 usage, 3 ready except on the hosts that do not
+ * answer (named on stderr: deploy without --refresh and with --continue-on-error).
  */
 
 const TOOL_ROOT = path.resolve(__dirname, "..");
@@ -17,7 +18,7 @@ const USAGE = "usage: npm run converge -- --stack <stack> [--lock-timeout-minute
 export const DEFAULT_LOCK_TIMEOUT_MINUTES = 45;
 
 export interface CliResult {
-  exitCode: 0 | 1 | 2;
+  exitCode: 0 | 1 | 2 | 3;
   stdout: string;
   stderr: string;
 }

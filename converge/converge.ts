@@ -16,6 +16,9 @@ import { describeStray, findStrays, readState, withoutPendingOperations, type Ho
  * (a CI runner that died, a SIGKILL): clears a lock whose run cannot be alive, removes the containers the killed run
  * created that the state does not know, and drops the pending operations from the state. Everything is read first
  * (the lock, the state, every host); nothing changes unless all of it could be read and no run holds the stack.
+ * One exception: a host that does not answer (down, unreachable) while the state has no pending operation. Then the
+ * other hosts are converged and the result says which hosts were not (exit 3), so the deploy can still deploy what
+ * does not depend on them (docs/pipeline.md#a-host-that-does-not-answer).
  */
 
 export interface ConvergeOptions {
@@ -31,7 +34,8 @@ export interface ConvergeOptions {
 }
 
 export interface ConvergeResult {
-  exitCode: 0 | 1 | 2;
+  /** 0 ready for up; 3 ready, except the hosts named in `error`, which do not answer; 1 not ready; 2 usage. */
+  exitCode: 0 | 1 | 2 | 3;
   /** One line per finding and action. */
   lines: string[];
   /** The one-line reason for exit 1 or 2. */
@@ -50,7 +54,13 @@ class Failure extends Error {
 export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
   const lines: string[] = [];
   try {
-    await run(opts, (line) => lines.push(line));
+    const silent = await run(opts, (line) => lines.push(line));
+    if (silent.length > 0)
+      return {
+        exitCode: 3,
+        lines,
+        error: `${silent.map((o) => `host ${o.host} (${o.url}) does not answer (${o.error})`).join("; ")}: its containers were not checked; deploy without --refresh and with --continue-on-error, so that what does not depend on it is deployed`,
+      };
     return { exitCode: 0, lines };
   } catch (error) {
     if (error instanceof Failure) return { exitCode: error.exitCode, lines, error: error.message };
@@ -58,7 +68,8 @@ export async function converge(opts: ConvergeOptions): Promise<ConvergeResult> {
   }
 }
 
-async function run(opts: ConvergeOptions, say: (line: string) => void): Promise<void> {
+/** Runs the convergence; returns the hosts that did not answer (then nothing on them was checked). */
+async function run(opts: ConvergeOptions, say: (line: string) => void): Promise<{ host: string; url: string; error: string }[]> {
   const env = opts.env ?? process.env;
   const { stack: name, projectDir } = opts;
   const { stacks, stackNames, diagnostics } = loadStacksFromFiles(projectDir);
@@ -111,9 +122,12 @@ async function run(opts: ConvergeOptions, say: (line: string) => void): Promise<
   const observed = await Promise.all(
     [...targets].map(async ([host, target]) => ({ host, target, observation: await observeHost(target, name, [], env) })),
   );
-  const unreachable = observed.find((o) => !o.observation.reachable);
-  if (unreachable && !unreachable.observation.reachable)
-    throw new Failure(1, `host ${unreachable.host} (${unreachable.target.url}) cannot be reached: ${unreachable.observation.error}; nothing was changed`);
+  const silent = observed.flatMap((o) => (o.observation.reachable ? [] : [{ host: o.host, url: o.target.url, error: o.observation.error }]));
+  // A pending operation may be on a host that does not answer: dropping it blind could leave there a container the
+  // state forgot, so then nothing changes.
+  const [unreachable] = silent;
+  if (unreachable && state.pending.length > 0)
+    throw new Failure(1, `host ${unreachable.host} (${unreachable.url}) cannot be reached: ${unreachable.error}; a killed run left pending operations, which may be on it: nothing was changed`);
   const hosts: HostContainers[] = observed.map((o) => ({ host: o.host, url: o.target.url, containers: o.observation.reachable ? o.observation.containers : [] }));
   const strays = findStrays(name, state, hosts);
 
@@ -121,7 +135,7 @@ async function run(opts: ConvergeOptions, say: (line: string) => void): Promise<
     say(`left ${container.name} on ${host}: a ${kind === "release" ? "release task's" : "Postgres upgrade's"} own container, which that step removes before it runs again`);
   if (locks.length === 0 && strays.remove.length === 0 && state.pending.length === 0) {
     say(`stack ${name}: nothing to converge (no lock, no pending operation, no container the state does not know)`);
-    return;
+    return silent;
   }
   const would = opts.dryRun ? "would " : "";
 
@@ -141,6 +155,7 @@ async function run(opts: ConvergeOptions, say: (line: string) => void): Promise<
     for (const op of state.pending) say(`${would}drop${opts.dryRun ? "" : "ped"} the pending operation ${op.type} ${op.urn.split("::").pop()} (${op.resourceType}) from the state`);
   }
   say(opts.dryRun ? `stack ${name}: dry run, nothing was changed` : `stack ${name}: converged; the next pulumi up starts from the state and the hosts as they are`);
+  return silent;
 }
 
 function lockStore(url: string | undefined, stateDir: string, project: string, stack: string, pulumi: (args: string[], what: string) => string, env: NodeJS.ProcessEnv): LockStore {

@@ -381,17 +381,30 @@ describe("npm run converge: what a killed run created", () => {
 });
 
 describe("npm run converge: bad input is one line, and a failure changes nothing", () => {
-  it("an unreachable host: exit 1 naming it, and even a stale lock and a stray stay as they were", async () => {
+  it("an unreachable host while a killed run left pending operations: exit 1 naming it, and even a stale lock and a stray stay as they were", async () => {
     const known = knownContainers();
     world({ hosts: { one: [...known.one, container("new_alpha", labelled("alpha", "web"))], two: undefined }, state: exportOf(known.one, [{ type: "creating", name: "alpha-web-1" }]) });
     const file = writeLock({ pid: deadPid(), hostname: hostname(), minutesAgo: 1 });
     const result = await converge();
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toBe(
-      "converge: host two (ssh://deploy@two.example.net) cannot be reached: Cannot connect to the Docker daemon at ssh://deploy@two.example.net. Is the docker daemon running?; nothing was changed\n",
+      "converge: host two (ssh://deploy@two.example.net) cannot be reached: Cannot connect to the Docker daemon at ssh://deploy@two.example.net. Is the docker daemon running?; a killed run left pending operations, which may be on it: nothing was changed\n",
     );
     expect(existsSync(file)).toBe(true);
     expect(changes()).toEqual([]);
+  });
+
+  it("an unreachable host without pending operations: the other hosts converge, and exit 3 names the host and how to deploy around it", async () => {
+    const known = knownContainers();
+    world({ hosts: { one: [...known.one, container("new_alpha", labelled("alpha", "web"))], two: undefined }, state: exportOf([...known.one, ...known.two]) });
+    const file = writeLock({ pid: deadPid(), hostname: hostname(), minutesAgo: 1 });
+    const result = await converge();
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toMatch(/converge: removed new_alpha /);
+    expect(result.stderr).toBe(
+      "converge: host two (ssh://deploy@two.example.net) does not answer (Cannot connect to the Docker daemon at ssh://deploy@two.example.net. Is the docker daemon running?): its containers were not checked; deploy without --refresh and with --continue-on-error, so that what does not depend on it is deployed\n",
+    );
+    expect(existsSync(file)).toBe(false);
   });
 
   it("an unknown stack is a usage error (exit 2); a stack the backend does not have is exit 1", async () => {

@@ -289,7 +289,7 @@ describe("deploying", () => {
     expect(download.with!["name"]).toBe(upload.with!["name"]);
     expect(upload.with!["path"]).toBe("production-plan.json");
     const up = runs(production!);
-    expect(up).toContain("pulumi up --stack production --plan production-plan.json --yes --non-interactive");
+    expect(up).toContain("pulumi up --stack production --plan production-plan.json --continue-on-error --yes --non-interactive");
     expect(up).not.toContain("--expect-no-changes");
     expect(stepIndex(production!, (s) => s === download)).toBeLessThan(stepIndex(production!, (s) => s.run?.includes("pulumi up") ?? false));
   });
@@ -314,14 +314,33 @@ describe("deploying", () => {
 
   it("each up first converges its stack after a killed run, with the job's own timeout as the age of a stale lock", () => {
     for (const [stack, job] of [["staging", staging!], ["production", production!]] as const) {
-      const converge = stepIndex(job, (s) => s.run?.startsWith("npm run -s converge") ?? false);
+      const converge = stepIndex(job, (s) => s.run?.includes("npm run -s converge") ?? false);
       const timeout = (job as Job & { "timeout-minutes"?: number })["timeout-minutes"];
-      expect(job.steps[converge]?.run, stack).toBe(`npm run -s converge -- --stack ${stack} --lock-timeout-minutes ${timeout}`);
+      expect(job.steps[converge]?.run, stack).toContain(`npm run -s converge -- --stack ${stack} --lock-timeout-minutes ${timeout} || status=$?`);
       expect(converge, stack).toBeLessThan(stepIndex(job, (s) => s.run?.includes("pulumi up") ?? false));
       expect(converge, stack).toBeGreaterThan(stepIndex(job, (s) => s.run === "npm ci --no-audit --no-fund"));
     }
     // The preview job has read access only: converge writes (the lock, the hosts, the state), so it runs in up production.
     expect(runs(productionPreview)).not.toContain("converge");
+  });
+
+  it("a host that does not answer (converge exit 3): staging's up skips the refresh and goes on around it; any other failure stops the job", () => {
+    const step = staging!.steps.find((s) => s.id === "converge")!;
+    const up = staging!.steps.find((s) => s.run?.includes("pulumi up"))!;
+    expect(up.run).toBe("pulumi up --stack staging ${{ steps.converge.outputs.refresh }} --continue-on-error --yes --non-interactive");
+    const runWith = (convergeExit: number) => {
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, "npm"), `#!/bin/sh\nexit ${convergeExit}\n`, { mode: 0o755 });
+      const output = path.join(dir, "output");
+      fs.writeFileSync(output, "");
+      // As GitHub runs a step's script: bash -e.
+      const run = spawnSync("bash", ["-e", "-c", step.run!], { env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: output }, encoding: "utf8" });
+      return { exit: run.status, output: fs.readFileSync(output, "utf8") };
+    };
+    expect(runWith(0)).toEqual({ exit: 0, output: "refresh=--refresh\n" });
+    expect(runWith(3)).toEqual({ exit: 0, output: "refresh=\n" });
+    expect(runWith(1)).toEqual({ exit: 1, output: "" });
+    expect(runWith(2).exit).toBe(2);
   });
 
   it("every job installs the Pulumi CLI at the version of @pulumi/pulumi, so preview and up read the plan alike", () => {
