@@ -74,6 +74,14 @@ function e2eStackFile(devStackText: string): string {
   return stringify({ config });
 }
 
+/** Changes the world's stack file (e.g. its hosts), as an operator editing Pulumi.<stack>.yaml would. */
+export function editStackConfig(world: World, edit: (config: Record<string, unknown>) => void): void {
+  const file = path.join(world.dir, `Pulumi.${STACK}.yaml`);
+  const doc = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+  edit(doc.config);
+  writeFileSync(file, stringify(doc));
+}
+
 function writeSecret(world: World, tenant: string, name: string, value: string): void {
   const set = runPulumi(world.toolchain, world.dir, ["config", "set", "--secret", "--path", `platform:secrets.${tenant}.${name}`, value, "--stack", STACK]);
   if (set.status !== 0) throw new Error(`pulumi config set failed: ${set.stderr}`);
@@ -121,10 +129,18 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** One request through the e2e edge (loopback), with the tenant's Host header and a fresh connection. */
-export function get(host: string, urlPath = "/", timeoutMs = 5000, port = HTTP_PORT): Promise<HttpAnswer> {
+/**
+ * Where the world's edge answers: loopback for the machine's engine; a file whose world runs on an engine of its own
+ * (scripts/engine-node.sh) sets E2E_EDGE_ADDRESS to that engine's address.
+ */
+export function edgeAddress(): string {
+  return process.env.E2E_EDGE_ADDRESS ?? "127.0.0.1";
+}
+
+/** One request through the e2e edge, with the tenant's Host header and a fresh connection. */
+export function get(host: string, urlPath = "/", timeoutMs = 5000, port = HTTP_PORT, address = edgeAddress()): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: "127.0.0.1", port, path: urlPath, headers: { host }, agent: false, timeout: timeoutMs }, (response) => {
+    const request = http.request({ host: address, port, path: urlPath, headers: { host }, agent: false, timeout: timeoutMs }, (response) => {
       let body = "";
       response.on("data", (chunk: Buffer) => (body += chunk.toString()));
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
@@ -236,6 +252,15 @@ export function httpFrom(from: string, url: string, headers: Record<string, stri
 /** This repository's `npm run status`, run on the world (a copy of the repo) with the world's state backend. */
 export function statusCli(world: World, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/status.ts"), "--stack", STACK, "--cwd", world.dir, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, PULUMI_BACKEND_URL: world.toolchain.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: world.toolchain.env.PULUMI_CONFIG_PASSPHRASE },
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** This repository's `npm run converge` as the deploy jobs run it, on the world's copy and state. */
+export function convergeCli(world: World, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/converge.ts"), "--stack", STACK, "--cwd", world.dir, ...args], {
     encoding: "utf8",
     env: { ...process.env, PULUMI_BACKEND_URL: world.toolchain.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: world.toolchain.env.PULUMI_CONFIG_PASSPHRASE },
   });

@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { addTenant, docker, expectOk, get, IMAGES, pulumi, readTenant, REPO, removeTenant, STACK, tenantHost, up, type World } from "./harness";
+import { addTenant, convergeCli, docker, expectOk, get, IMAGES, pulumi, readTenant, removeTenant, STACK, tenantHost, up, type World } from "./harness";
 import { useWorld } from "./world-hooks";
 
 // Issue 19, drill 4: an interrupted deploy. A `pulumi up` SIGKILLed with its plugins (a CI runner that dies) leaves
@@ -28,13 +28,7 @@ function setImage(image: string): void {
 }
 
 /** `npm run converge` as the deploy job runs it, on the world's copy and state. */
-function converge(...args: string[]) {
-  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/converge.ts"), "--stack", STACK, "--cwd", world.dir, ...args], {
-    encoding: "utf8",
-    env: { ...process.env, PULUMI_BACKEND_URL: world.toolchain.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: world.toolchain.env.PULUMI_CONFIG_PASSPHRASE },
-  });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const converge = (...args: string[]) => convergeCli(world, ...args);
 
 function lockFiles(): string[] {
   const dir = path.join(world.dir, ".state", ".pulumi", "locks", "organization", "platform", STACK);

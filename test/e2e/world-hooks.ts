@@ -6,6 +6,8 @@ export interface WorldHooks {
   moreDiagnostics?: () => string;
   /** Removes what the file made beside its world (other stacks), before the world itself goes. */
   beforeDestroy?: (world: World) => void;
+  /** Removes what the file made for its world (engines of its own), after the world is gone or was never made. */
+  afterDestroy?: () => void;
   /** How long the setup may take (an `up` of several tenants included). */
   setupTimeoutMs?: number;
 }
@@ -28,12 +30,14 @@ export function useWorld(setup: (world: World) => void, hooks: WorldHooks = {}):
     console.error(`\n===== ${context.task.name}: containers and logs =====\n${diagnostics()}${hooks.moreDiagnostics ? `\n${hooks.moreDiagnostics()}` : ""}`);
   });
   afterAll(() => {
-    if (!world) return;
-    if (process.env.E2E_KEEP && failures > 0) {
+    if (world && process.env.E2E_KEEP && failures > 0) {
       console.error(`E2E_KEEP: left stack ${STACK} (and what the tests made beside it) in ${world.dir}`);
       return;
     }
-    hooks.beforeDestroy?.(world);
-    destroyWorld(world);
+    if (world) {
+      hooks.beforeDestroy?.(world);
+      destroyWorld(world);
+    }
+    hooks.afterDestroy?.();
   }, 600_000);
 }

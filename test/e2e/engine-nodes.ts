@@ -1,0 +1,48 @@
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { REPO } from "./harness";
+
+/**
+ * Docker engines of a test's own (scripts/engine-node.sh): a dockerd in network and mount namespaces of its own,
+ * reached at its socket (DOCKER_HOST) and, for its published ports, at its address on the pe-br0 bridge. Drills that
+ * stop an engine or take a host away run there, never on the machine's engine.
+ */
+export interface EngineNode {
+  name: string;
+  /** unix:// URL of its socket: the stack's host url and the docker CLI's DOCKER_HOST. */
+  dockerHost: string;
+  /** Where its published ports answer. */
+  address: string;
+}
+
+function script(args: readonly string[]): string {
+  const run = spawnSync("bash", [path.join(REPO, "scripts/engine-node.sh"), ...args], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`engine-node.sh ${args.join(" ")} failed (exit ${run.status}): ${run.stderr.trim()}`);
+  return run.stdout.trim();
+}
+
+/** Creates (or starts again) node `name` as bridge member `index` and copies `images` into it from the machine's engine. */
+export function engineNode(name: string, index: number, images: readonly string[]): EngineNode {
+  const dockerHost = script(["up", name, String(index)]);
+  if (images.length > 0) script(["load", name, ...images]);
+  return { name, dockerHost, address: script(["address", name]) };
+}
+
+/** Stops its dockerd as a shutdown or an engine upgrade does: dockerd stops its containers, then exits. */
+export function stopEngine(node: EngineNode): void {
+  script(["stop", node.name]);
+}
+
+export function startEngine(node: EngineNode): void {
+  script(["start", node.name]);
+}
+
+export function removeEngine(node: EngineNode): void {
+  script(["down", node.name]);
+}
+
+/** The docker CLI against this node. */
+export function dockerOn(node: EngineNode, args: readonly string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync("docker", ["-H", node.dockerHost, ...args], { encoding: "utf8" });
+  return { status: result.status ?? 1, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
