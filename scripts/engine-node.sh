@@ -10,7 +10,7 @@
 #   scripts/engine-node.sh start NAME          # start the stopped dockerd on the same data
 #   scripts/engine-node.sh load NAME IMAGE...  # copy images from the machine's engine (there is no registry here)
 #   scripts/engine-node.sh down NAME           # stop it and remove its namespace, link and data
-#   scripts/engine-node.sh host NAME           # print its DOCKER_HOST; `address NAME` prints its address
+#   scripts/engine-node.sh host NAME           # print its DOCKER_HOST; `address NAME` its address, `log NAME` its log
 #
 # Environment: ENGINE_NODE_ROOT (default /tmp/platform-engine-nodes) holds each node's data, sockets and log.
 set -euo pipefail
@@ -24,7 +24,7 @@ die() { printf '[engine-node] ERROR: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (creates namespaces and links, starts dockerd)"
 command="${1:-}"
 name="${2:-}"
-[[ "$name" =~ ^[a-z][a-z0-9-]{0,11}$ ]] || die "usage: $0 up|stop|start|load|down|host|address NAME [INDEX|IMAGE...] (NAME: lowercase, at most 12 characters)"
+[[ "$name" =~ ^[a-z][a-z0-9-]{0,11}$ ]] || die "usage: $0 up|stop|start|load|down|host|address|log NAME [INDEX|IMAGE...] (NAME: lowercase, at most 12 characters)"
 dir="$ROOT/$name"
 netns="pe-$name"
 socket="$dir/run/docker.sock"
@@ -119,9 +119,10 @@ case "$command" in
     say "$name: removed"
     ;;
   host) echo "unix://$socket" ;;
+  log) echo "$dir/dockerd.log" ;;
   address)
     index=$(cat "$dir/index" 2>/dev/null) || die "$name does not exist"
     echo "$SUBNET.$((10 + index))"
     ;;
-  *) die "unknown command '$command' (up, stop, start, load, down, host, address)" ;;
+  *) die "unknown command '$command' (up, stop, start, load, down, host, address, log)" ;;
 esac

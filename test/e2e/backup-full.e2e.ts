@@ -20,7 +20,7 @@ useWorld((created) => {
   const labels = ["platform.managed=true", `platform.stack=${STACK}`, "platform.tenant=alpha", "platform.service=postgres"].flatMap((l) => ["--label", l]);
   const volume = docker(["volume", "create", ...labels, "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", `o=size=${BACKUPS_VOLUME_BYTES}`, `platform-${STACK}-alpha-backups`]);
   if (volume.status !== 0) throw new Error(`docker volume create: ${volume.stderr}`);
-});
+}, { ownEngine: { name: "e2e-full", index: 5 } });
 
 describe("a backup on a full volume", () => {
   it("a full backups volume (drill 5): the dump fails loudly, nothing half-written is kept, the last good dump stays, the database serves", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addresses, addTenant, dbCli, docker, expectOk, get, pulumi, readTenant, removeTenant, STACK, tenantHost, up, waitFor, type World } from "./harness";
+import { addresses, addTenant, dbCli, docker, expectOk, get, getFromEngine, pulumi, readTenant, removeTenant, STACK, tenantHost, up, waitFor, type World } from "./harness";
 import { useWorld } from "./world-hooks";
 
 // Backups and restore on the real engine (issue 13): one tenant (alpha: web + Postgres 15), on the default schedule
@@ -21,7 +21,7 @@ useWorld(
     world = created;
     removeTenant(world, "beta.yaml");
   },
-  { moreDiagnostics: () => `--- docker logs ${sinks}\n${docker(["logs", "--tail", "60", sinks]).stderr}` },
+  { moreDiagnostics: () => `--- docker logs ${sinks}\n${docker(["logs", "--tail", "60", sinks]).stderr}`, ownEngine: { name: "e2e-backup", index: 6 } },
 );
 
 const db = (...args: string[]) => dbCli(world, ...args);
@@ -204,7 +204,7 @@ describe("backups on a real engine", () => {
       docker(["start", database]);
     }
     const hookUrl = `http://${addresses(sinks).bridge}:8080/hook`;
-    const calls = (await (await fetch(hookUrl)).json()) as string[];
+    const calls = JSON.parse(getFromEngine(hookUrl)) as string[];
     const call = calls.map((c) => JSON.parse(c) as { stack: string; tenant: string; run: Run }).find((c) => c.run.id === failedId);
     expect(call, JSON.stringify(calls)).toMatchObject({ stack: STACK, tenant: "alpha", run: { id: failedId, result: "failed", sizeBytes: 0 } });
     expect(call!.run.error).not.toBe("");

@@ -13,6 +13,10 @@ export interface EngineNode {
   dockerHost: string;
   /** Where its published ports answer. */
   address: string;
+  /** Its dockerd's log. */
+  log: string;
+  /** Its network namespace (`ip netns exec <netns> …` runs a command where its containers and ports are). */
+  netns: string;
 }
 
 function script(args: readonly string[]): string {
@@ -25,7 +29,7 @@ function script(args: readonly string[]): string {
 export function engineNode(name: string, index: number, images: readonly string[]): EngineNode {
   const dockerHost = script(["up", name, String(index)]);
   if (images.length > 0) script(["load", name, ...images]);
-  return { name, dockerHost, address: script(["address", name]) };
+  return { name, dockerHost, address: script(["address", name]), log: script(["log", name]), netns: `pe-${name}` };
 }
 
 /** Stops its dockerd as a shutdown or an engine upgrade does: dockerd stops its containers, then exits. */

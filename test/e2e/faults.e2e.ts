@@ -35,7 +35,7 @@ let world: World;
 useWorld((created) => {
   world = created;
   removeTenant(world, "beta.yaml");
-});
+}, { ownEngine: { name: "e2e-faults", index: 3 } });
 
 const KEEPER = `platform-${STACK}-edge-keeper`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

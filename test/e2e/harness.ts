@@ -59,6 +59,11 @@ function e2eStackFile(devStackText: string): string {
   const doc = parse(devStackText) as { config: Record<string, unknown> };
   const config = doc.config;
   config["platform:tenantsDir"] = "e2e-tenants";
+  // A world on an engine of its own (test/e2e/world-hooks.ts) deploys there.
+  if (process.env.DOCKER_HOST) {
+    const hosts = config["platform:hosts"] as Record<string, { url: string }>;
+    for (const host of Object.values(hosts)) host.url = process.env.DOCKER_HOST;
+  }
   const edge = config["platform:edge"] as { httpPort: number; dashboard: { enabled: boolean; port: number } };
   edge.httpPort = HTTP_PORT;
   edge.dashboard = { enabled: true, port: DASHBOARD_PORT };
@@ -149,6 +154,19 @@ export function get(host: string, urlPath = "/", timeoutMs = 5000, port = HTTP_P
     request.on("error", reject);
     request.end();
   });
+}
+
+/**
+ * The body of a GET to a container's own address (not through the edge). On an engine of its own the containers'
+ * addresses are inside that engine's network namespace (E2E_ENGINE_NETNS), so the request is made from there.
+ */
+export function getFromEngine(url: string): string {
+  const script = `fetch(process.argv[1]).then(async (r) => { if (!r.ok) throw new Error("HTTP " + r.status); process.stdout.write(await r.text()); })`;
+  const netns = process.env.E2E_ENGINE_NETNS;
+  const command = netns ? ["ip", "netns", "exec", netns, process.execPath] : [process.execPath];
+  const run = spawnSync(command[0]!, [...command.slice(1), "-e", script, url], { encoding: "utf8", timeout: 15_000 });
+  if (run.status !== 0) throw new Error(`GET ${url}${netns ? ` (in ${netns})` : ""} failed: ${run.stderr.trim().split("\n").pop()}`);
+  return run.stdout;
 }
 
 export interface LoadResult {
@@ -301,8 +319,9 @@ export function diagnostics(): string {
     const logs = spawnSync("docker", ["logs", "--tail", "40", name], { encoding: "utf8" });
     lines.push(`--- docker logs ${name}\n${logs.stdout}${logs.stderr}`);
   }
-  const engineLog = spawnSync("tail", ["-n", "40", "/var/log/dockerd.log"], { encoding: "utf8" });
-  if (engineLog.status === 0) lines.push(`--- /var/log/dockerd.log\n${engineLog.stdout}`);
+  const logFile = process.env.E2E_ENGINE_LOG ?? "/var/log/dockerd.log";
+  const engineLog = spawnSync("tail", ["-n", "40", logFile], { encoding: "utf8" });
+  if (engineLog.status === 0) lines.push(`--- ${logFile}\n${engineLog.stdout}`);
   return lines.join("\n");
 }
 

@@ -26,7 +26,7 @@ import { useWorld } from "./world-hooks";
 // Drill 1: dockerd of host a stopped and started, as a reboot or an engine upgrade does, with writes flowing.
 // Drill 6: host b unreachable during `up`: the error names b, what does not depend on b is deployed, the next `up`
 // finishes the job. Each measured figure is printed for bench/REAL-ENGINE.md.
-const EDGE_IMAGES = ["platform-local/traefik:v3.6.12", "platform-local/pause:1", "platform-local/docker-cli:20.10", "platform-local/haproxy:3.0"];
+const EDGE_IMAGES = ["platform-local/traefik:v3.6.12", "platform-local/pause:1", "platform-local/docker-cli:20.10", "platform-local/haproxy:3.0", "platform-local/python:3"];
 const APP_IMAGES = ["platform-local/demo-app:1", "platform-local/demo-app:2"];
 let hostA: EngineNode;
 let hostB: EngineNode;
@@ -37,6 +37,8 @@ beforeAll(() => {
   hostB = engineNode("e2e-b", 2, [...EDGE_IMAGES, ...APP_IMAGES]);
   // The harness's docker CLI and diagnostics look at host a.
   process.env.DOCKER_HOST = hostA.dockerHost;
+  process.env.E2E_ENGINE_LOG = hostA.log;
+  process.env.E2E_ENGINE_NETNS = hostA.netns;
 }, 600_000);
 
 const GAMMA = `# on host b, the host the unreachable-host drill takes away

@@ -18,7 +18,7 @@ const ITEMS = Number(process.env.UPGRADE_E2E_ITEMS ?? 20_000);
 useWorld((created) => {
   world = created;
   removeTenant(world, "beta.yaml");
-});
+}, { ownEngine: { name: "e2e-upgrade", index: 7 } });
 
 /** Bounded: a write lock left behind by a failed upgrade must fail the test, not hang it. */
 function psql(sql: string): { status: number; stdout: string } {

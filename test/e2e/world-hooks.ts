@@ -1,5 +1,25 @@
 import { afterAll, afterEach, beforeAll } from "vitest";
+import { engineNode, removeEngine, type EngineNode } from "./engine-nodes";
 import { createWorld, destroyWorld, diagnostics, STACK, type World } from "./harness";
+
+/**
+ * What a world on an engine of its own gets: every local image an e2e stack runs (the monitoring stack's excepted:
+ * test/e2e/monitoring.e2e.ts stays on the machine's engine). There is no registry to pull from.
+ */
+const OWN_ENGINE_IMAGES = [
+  "platform-local/traefik:v3.6.12",
+  "platform-local/pause:1",
+  "platform-local/docker-cli:20.10",
+  "platform-local/haproxy:3.0",
+  "platform-local/python:3",
+  "platform-local/demo-app:1",
+  "platform-local/demo-app:2",
+  "platform-local/demo-app:broken",
+  "platform-local/postgres:15",
+  "platform-local/postgres:17",
+  "platform-local/redis:7",
+  "platform-local/backup-sinks:1",
+];
 
 export interface WorldHooks {
   /** More for a failing test's report than the stack's containers and logs (e.g. other stacks' containers). */
@@ -10,6 +30,12 @@ export interface WorldHooks {
   afterDestroy?: () => void;
   /** How long the setup may take (an `up` of several tenants included). */
   setupTimeoutMs?: number;
+  /**
+   * Run the world on a Docker engine of its own (scripts/engine-node.sh) instead of the machine's: its containers and
+   * ports cannot meet another world's, so such files run beside the others (vitest.e2e.config.mts, lane "own").
+   * `index` picks its address on the bridge: unique per file.
+   */
+  ownEngine?: { name: string; index: number };
 }
 
 /**
@@ -19,8 +45,20 @@ export interface WorldHooks {
  */
 export function useWorld(setup: (world: World) => void, hooks: WorldHooks = {}): void {
   let world: World | undefined;
+  let node: EngineNode | undefined;
   let failures = 0;
   beforeAll(() => {
+    // A file of the lane "own" makes its engine here (ownEngine) or in a beforeAll of its own (own-engines.e2e.ts).
+    if (process.env.E2E_LANE === "own" && !hooks.ownEngine && !process.env.DOCKER_HOST)
+      throw new Error("this file runs in the e2e lane \"own\" (vitest.e2e.config.mts), beside the files on the machine's engine: give its useWorld an ownEngine");
+    if (hooks.ownEngine) {
+      node = engineNode(hooks.ownEngine.name, hooks.ownEngine.index, OWN_ENGINE_IMAGES);
+      // The harness's docker CLI, the world's stack host and its requests to the edge all go to that engine.
+      process.env.DOCKER_HOST = node.dockerHost;
+      process.env.E2E_EDGE_ADDRESS = node.address;
+      process.env.E2E_ENGINE_LOG = node.log;
+      process.env.E2E_ENGINE_NETNS = node.netns;
+    }
     world = createWorld();
     setup(world);
   }, hooks.setupTimeoutMs ?? 600_000);
@@ -39,5 +77,6 @@ export function useWorld(setup: (world: World) => void, hooks: WorldHooks = {}):
       destroyWorld(world);
     }
     hooks.afterDestroy?.();
+    if (node) removeEngine(node);
   }, 600_000);
 }
