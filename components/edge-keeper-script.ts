@@ -9,9 +9,16 @@
  *   can reach it in the dead namespace), so it joins the new namespace.
  * - A member's start failed (`cannot join network of a non running container`: the engine started Traefik before
  *   its pause container after a restart, and never retries): once the pause container runs, the keeper starts it.
- * - A member reports unhealthy (a hung Traefik; Traefik's health check also fails outside its pause container's
- *   namespace): the keeper restarts it, at most once per UNHEALTHY_BACKOFF_SECONDS so a broken one is not restarted
- *   in a loop.
+ * - A member has failed every health probe for a long time (UNHEALTHY_STREAK probes in a row, a minute at Traefik's
+ *   one-second interval: a hung Traefik): the keeper restarts it, at most once per UNHEALTHY_BACKOFF_SECONDS so a
+ *   broken one is not restarted in a loop. Not sooner: under heavy load Traefik's ping can time out for a while
+ *   and Docker calls it unhealthy after three probes, while it still serves; restarting it then turned a slow edge
+ *   into a down one (bench/REAL-ENGINE.md, "Sustained load through the edge").
+ *
+ * - A member started (Traefik on a first deploy, after a restart, or a new one beside the old during an upgrade): the
+ *   keeper pins its public listening ports to their oldest listener (components/listener-pin-script.ts) by running
+ *   PIN_SCRIPT with python3 from PIN_IMAGE in the pause container's namespace, as the member's user, once per start.
+ *   So a new Traefik gets no request before the old one stops listening. Without PIN_IMAGE it does not.
  *
  * What it never does: start a pause container or a member someone stopped on purpose (`docker stop`, `docker kill`:
  * the engine records them as stopped by hand and so does the keeper, since they exit without a start error). Those
@@ -22,8 +29,9 @@
  * missed event costs at most one tick. It needs the Docker API's write calls (restart, start), so it runs with no
  * network at all (`network_mode: none`): nothing can reach it, and it reaches nothing but the engine's socket.
  *
- * `sh -c <script> sh once` makes one pass and exits. Environment: PAUSE (the pause container's name), STACK (the `platform.stack` label of the stack's containers),
- * TICK_SECONDS, UNHEALTHY_BACKOFF_SECONDS, KEEPER_STATE_DIR (where it notes its restarts; default /tmp/edge-keeper).
+ * `sh -c <script> sh once` makes one pass and exits. Environment: PAUSE (the pause container's name), STACK (the
+ * `platform.stack` label of the stack's containers), TICK_SECONDS, UNHEALTHY_STREAK, UNHEALTHY_BACKOFF_SECONDS, KEEPER_STATE_DIR (where
+ * it notes its restarts and pins; default /tmp/edge-keeper), PIN_IMAGE and PIN_SCRIPT.
  */
 export const EDGE_KEEPER_SCRIPT = `set -u
 log() { echo "edge-keeper: $*"; }
@@ -43,11 +51,23 @@ backing_off() {
   [ $(( $(date +%s) - last )) -lt "\${UNHEALTHY_BACKOFF_SECONDS:-30}" ]
 }
 
+# pin <id> <name> <started> <user> <pause id>: once per start of a member, its public ports go to their oldest listener.
+pin() {
+  [ -n "\${PIN_IMAGE:-}" ] || return 0
+  [ "$(cat "$STAMPS/pin-$1" 2>/dev/null)" != "$3" ] || return 0
+  if out=$(docker run --rm --network "container:$5" --user "\${4:-0}" --entrypoint python3 "$PIN_IMAGE" -c "$PIN_SCRIPT" 2>&1); then
+    log "$2: $(printf '%s' "$out" | tr '\n' ';' | sed 's/;$//')"
+    printf '%s' "$3" > "$STAMPS/pin-$1"
+  else
+    log "$2: pinning its listeners failed, so an upgrade may send it requests before its routes load: $(printf '%s' "$out" | tr '\n' ' ')"
+  fi
+}
+
 # Two engine calls a pass, over the stack's edge containers only (label platform.role): tenants never add work.
 reconcile() {
   ids=$(docker ps -aq --no-trunc --filter "label=platform.stack=$STACK" --filter label=platform.role 2>/dev/null)
   [ -n "$ids" ] || return 0
-  states=$(docker inspect -f '{{.Id}}|{{.Name}}|{{.HostConfig.NetworkMode}}|{{.State.Running}}|{{.State.StartedAt}}|{{with index .State "Health"}}{{.Status}}{{end}}|{{.State.Error}}' $ids 2>/dev/null)
+  states=$(docker inspect -f '{{.Id}}|{{.Name}}|{{.HostConfig.NetworkMode}}|{{.State.Running}}|{{.State.StartedAt}}|{{with index .State "Health"}}{{.Status}}:{{.FailingStreak}}{{end}}|{{.Config.User}}|{{.State.Error}}' $ids 2>/dev/null)
   pause=$(printf '%s\\n' "$states" | grep -F "|/$PAUSE|") || return 0
   IFS='|' read -r pause_id _ _ pause_running pause_started _ <<PAUSE_STATE
 $pause
@@ -55,17 +75,20 @@ PAUSE_STATE
   [ "$pause_running" = true ] || return 0
   pause_started=$(sortable "$pause_started")
   printf '%s\\n' "$states" |
-    while IFS='|' read -r id name mode running started health error; do
+    while IFS='|' read -r id name mode running started health user error; do
       [ "$mode" = "container:$pause_id" ] || continue
       name=\${name#/}
+      streak=\${health#*:}; health=\${health%%:*}
       if [ "$running" = true ]; then
         if earlier "$(sortable "$started")" "$pause_started"; then
           log "$name started before its pause container's current run, so its network namespace is gone: restarting it"
           docker restart -t 0 "$id" >/dev/null || log "restarting $name failed"
-        elif [ "$health" = unhealthy ] && ! backing_off "$id"; then
-          log "$name is unhealthy: restarting it"
+        elif [ "$health" = unhealthy ] && [ "\${streak:-0}" -ge "\${UNHEALTHY_STREAK:-60}" ] && ! backing_off "$id"; then
+          log "$name failed its last $streak health probes: restarting it"
           date +%s > "$STAMPS/$id"
           docker restart -t 1 "$id" >/dev/null || log "restarting $name failed"
+        else
+          pin "$id" "$name" "$started" "$user" "$pause_id"
         fi
       elif [ -n "$error" ]; then
         log "$name failed to start ($error): starting it now that its pause container runs"

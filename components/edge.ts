@@ -11,6 +11,7 @@ import { EDGE_INTERNAL_ADDRESS } from "./edge-address";
 import { edgeHandover } from "./edge-handover";
 import { EDGE_KEEPER_SCRIPT } from "./edge-keeper-script";
 import { edgeSocketProxy } from "./edge-socket-proxy";
+import { PIN_LISTENERS_SCRIPT } from "./listener-pin-script";
 import { SOCKET_PROXY_ENDPOINT } from "./socket-proxy";
 import { resourceOptions } from "./resource-options";
 
@@ -212,7 +213,14 @@ export class Edge extends pulumi.ComponentResource implements EdgeRef {
         name: dockerNames.edgeKeeper(stack.name),
         image: containerImage(resourceNames.edgeKeeperImage(hostName), stack.edge.keeperImage, stack.images.pull, { parent: this, provider }),
         entrypoints: ["/bin/sh", "-c", EDGE_KEEPER_SCRIPT],
-        envs: [`PAUSE=${this.pauseName}`, `STACK=${stack.name}`, `TICK_SECONDS=${KEEPER_TICK_SECONDS}`],
+        envs: [
+          `PAUSE=${this.pauseName}`,
+          `STACK=${stack.name}`,
+          `TICK_SECONDS=${KEEPER_TICK_SECONDS}`,
+          // The image is pulled (or checked) here, so the keeper's `docker run` of it never waits on a registry.
+          pulumi.interpolate`PIN_IMAGE=${containerImage(resourceNames.edgePinImage(hostName), stack.edge.pinImage, stack.images.pull, { parent: this, provider })}`,
+          `PIN_SCRIPT=${PIN_LISTENERS_SCRIPT}`,
+        ],
         // It restarts containers, so it holds the Docker API's write calls: no network at all, nothing can reach it.
         networkMode: "none",
         mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }],

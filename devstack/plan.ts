@@ -29,6 +29,7 @@ export function imagesOf({ stack, plans }: LocalStackPlan): string[] {
     stack.edge.image,
     stack.edge.pauseImage,
     stack.edge.keeperImage,
+    stack.edge.pinImage,
     stack.edge.socketProxyImage,
     ...(stack.monitoring.enabled ? Object.values(stack.monitoring.images) : []),
     ...plans.flatMap((plan) => [

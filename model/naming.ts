@@ -47,6 +47,7 @@ export const resourceNames = {
   edgePauseImage: (host: string) => `edge-${host}-pause-image`,
   edgeKeeper: (host: string) => `edge-${host}-keeper`,
   edgeKeeperImage: (host: string) => `edge-${host}-keeper-image`,
+  edgePinImage: (host: string) => `edge-${host}-pin-image`,
   edgeSocketProxy: (host: string) => `edge-${host}-socket-proxy`,
   edgeSocketProxyImage: (host: string) => `edge-${host}-socket-proxy-image`,
   edgeSocketProxyVolume: (host: string) => `edge-${host}-socket-proxy-volume`,

@@ -41,6 +41,8 @@ export interface StackDefinition {
     image: string;
     pauseImage: string;
     keeperImage: string;
+    /** python3, for the listener pin that makes a Traefik upgrade drop nothing (components/listener-pin-script.ts). */
+    pinImage: string;
     /** HAProxy, filtering Traefik's Docker API calls (components/socket-proxy.ts). */
     socketProxyImage: string;
     httpPort: number;

@@ -3,7 +3,7 @@
 # Traefik from its Go source, the edge's pause container and socket proxy (HAProxy), the demo app. Recipes: engine/images/.
 #
 #   scripts/images.sh                  # everything
-#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring, docker-cli, haproxy
+#   scripts/images.sh postgres demo-app  # only some: base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring, docker-cli, python, haproxy
 #   FORCE=1 scripts/images.sh …        # rebuild even when up to date (the selected images and their base images)
 #
 # Idempotent: each image carries the label platform.local-image.inputs=<sha256 of its build inputs> (recipe files,
@@ -31,11 +31,11 @@ die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
 elapsed() { local s=$(( SECONDS - $1 )); printf '%dm%02ds' $(( s / 60 )) $(( s % 60 )); }
 
 # --- what to build -------------------------------------------------------------------------------------------------
-want_haproxy=0 want_keeper=0 want_sinks=0 want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0 want_monitoring=0
+want_haproxy=0 want_keeper=0 want_python=0 want_sinks=0 want_base=0 want_pg15=0 want_pg17=0 want_redis=0 want_traefik=0 want_pause=0 want_demo=0 want_monitoring=0
 [ $# -eq 0 ] && set -- all
 for t in "$@"; do
   case "$t" in
-    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 want_sinks=1 want_monitoring=1 want_keeper=1 want_haproxy=1 ;;
+    all) want_base=1 want_pg15=1 want_pg17=1 want_redis=1 want_traefik=1 want_pause=1 want_demo=1 want_sinks=1 want_monitoring=1 want_keeper=1 want_python=1 want_haproxy=1 ;;
     base) want_base=1 ;;
     postgres) want_pg15=1 want_pg17=1 ;;
     postgres:15 | postgres-15) want_pg15=1 ;;
@@ -47,12 +47,13 @@ for t in "$@"; do
     backup-sinks) want_sinks=1 ;;
     monitoring) want_monitoring=1 ;;
     docker-cli) want_keeper=1 ;;
+    python) want_python=1 ;;
     haproxy | socket-proxy) want_haproxy=1 ;;
     -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring, docker-cli, haproxy)" ;;
+    *) die "unknown image '$t' (all, base, postgres, postgres:15, postgres:17, redis, traefik, pause, demo-app, backup-sinks, monitoring, docker-cli, python, haproxy)" ;;
   esac
 done
-need_bookworm=$(( want_base || want_pg15 || want_redis || want_traefik || want_demo || want_monitoring || want_keeper ))
+need_bookworm=$(( want_base || want_pg15 || want_redis || want_traefik || want_demo || want_monitoring || want_keeper || want_python ))
 need_trixie=$(( want_base || want_pg17 || want_haproxy ))
 
 # --- prerequisites ---------------------------------------------------------------------------------------------------
@@ -308,6 +309,17 @@ build_docker_cli() {
   built+=("$tag"); step_done "built"
 }
 
+# --- Python 3 (the listener pin the edge keeper runs on the dev stack) ----------------------------------------------------
+build_python() {
+  local tag=platform-local/python:3 hash
+  hash=$(hash_inputs "$IMAGES/python/Dockerfile" "base=$(base_hash bookworm)")
+  step_begin "$tag (Debian bookworm's python3)"
+  if up_to_date "$tag" "$hash"; then skipped+=("$tag"); step_done "up to date, skipped"; return; fi
+  docker_build "$tag" "$hash" "$IMAGES/python" --build-arg BASE=platform-local/debian:bookworm \
+    --label "org.opencontainers.image.description=python3 for the edge keeper's listener pin"
+  built+=("$tag"); step_done "built"
+}
+
 # --- HAProxy (the edge's Docker socket proxy on the dev stack) -----------------------------------------------------------
 # Debian trixie's package, tagged by its branch: the stack config names this tag, a new branch is a deliberate change.
 HAPROXY_BRANCH=3.0
@@ -361,6 +373,7 @@ if (( want_demo )); then
 fi
 (( want_traefik )) && build_traefik
 (( want_keeper )) && build_docker_cli
+(( want_python )) && build_python
 (( want_haproxy )) && build_haproxy
 if (( want_monitoring )); then
   build_monitoring prometheus prometheus prometheus

@@ -94,6 +94,10 @@ function withDefaults(name: string, file: string, config: StackConfig, previewAt
       // Keeps Traefik in its pause container's namespace (components/edge-keeper-script.ts): it needs only sh and the
       // docker CLI, which Docker's own CLI image is made for.
       keeperImage: config.edge?.keeperImage ?? "docker:27.5.1-cli",
+      // Runs the listener pin (components/listener-pin-script.ts) with python3's standard library: the official
+      // Python image, by its minor-version tag (the script needs nothing newer than 3.3; pin a digest in the stack
+      // file for byte-for-byte repeatable deploys).
+      pinImage: config.edge?.pinImage ?? "python:3.13-alpine",
       // Traefik's only way to the Docker API (components/socket-proxy.ts): the official HAProxy image, 3.2 LTS.
       socketProxyImage: config.edge?.socketProxyImage ?? "haproxy:3.2.24",
       httpPort: config.edge?.httpPort ?? 80,

@@ -60,6 +60,7 @@ export const stackConfigKeys = {
       image: z.string().min(1).optional(),
       pauseImage: z.string().min(1).optional(),
       keeperImage: z.string().min(1).optional(),
+      pinImage: z.string().min(1).optional(),
       socketProxyImage: z.string().min(1).optional(),
       httpPort: port.optional(),
       httpsPort: port.optional(),

@@ -19,10 +19,14 @@ interface FakeContainer {
   running: boolean;
   startedAt: string;
   health?: "starting" | "healthy" | "unhealthy";
+  /** Health probes failed in a row (State.Health.FailingStreak). */
+  failingStreak?: number;
   error?: string;
   stack?: string;
   /** Its \`platform.role\` label: the edge's containers have one, tenants' do not. */
   role?: string;
+  /** Config.User: empty for the image's default. */
+  user?: string;
 }
 
 // Answers the three reads the keeper makes by the shape of their format (the real CLI renders the Go template).
@@ -37,7 +41,7 @@ if (args[0] === "inspect") {
   for (const w of wanted) {
     const c = find(w);
     if (!c) { process.stderr.write("Error: No such object: " + w + "\\n"); ok = false; continue; }
-    console.log([c.id, "/" + c.name, c.networkMode, c.running, c.startedAt, c.health || "", c.error || ""].join("|"));
+    console.log([c.id, "/" + c.name, c.networkMode, c.running, c.startedAt, c.health ? c.health + ":" + (c.failingStreak || 0) : "", c.user || "", c.error || ""].join("|"));
   }
   process.exit(ok ? 0 : 1);
 }
@@ -45,6 +49,13 @@ if (args[0] === "ps") {
   const stack = args.find((a) => a.startsWith("label=platform.stack=")).split("=")[2];
   const withRole = args.includes("label=platform.role");
   for (const c of containers.filter((c) => (c.stack || "qa") === stack && (!withRole || c.role))) console.log(c.id);
+  process.exit(0);
+}
+if (args[0] === "run") {
+  // The listener pin: recorded without the program's text.
+  fs.appendFileSync(path.join(dir, "actions"), args.map((a) => (a.includes("SO_ATTACH_REUSEPORT_CBPF") ? "<pin script>" : a)).join(" ") + "\\n");
+  if (process.env.FAKE_PIN_FAIL) { console.error("could not pin tcp6 port 80: [Errno 98] Address in use"); process.exit(1); }
+  console.log("pinned tcp6 port 80 to its oldest listener");
   process.exit(0);
 }
 if (args[0] === "restart" || args[0] === "start") {
@@ -77,12 +88,12 @@ const traefik = (over: Partial<FakeContainer> = {}): FakeContainer => ({
 });
 
 /** One pass of the keeper over these containers: the restarts and starts it asked the engine for. */
-function keeperPass(containers: FakeContainer[], dir = dirs.make()): string[] {
+function keeperPass(containers: FakeContainer[], dir = dirs.make(), env: Record<string, string> = {}): string[] {
   writeFileSync(path.join(dir, "containers.json"), JSON.stringify(containers));
   writeFileSync(path.join(dir, "docker"), FAKE_DOCKER);
   chmodSync(path.join(dir, "docker"), 0o755);
   const run = spawnSync("sh", ["-c", EDGE_KEEPER_SCRIPT, "sh", "once"], {
-    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, FAKE_DOCKER_DIR: dir, KEEPER_STATE_DIR: path.join(dir, "state"), PAUSE: "platform-qa-edge-pause", STACK: "qa" },
+    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, FAKE_DOCKER_DIR: dir, KEEPER_STATE_DIR: path.join(dir, "state"), PAUSE: "platform-qa-edge-pause", STACK: "qa", ...env },
     encoding: "utf8",
   });
   expect(run.status, run.stderr).toBe(0);
@@ -126,9 +137,15 @@ describe("the edge keeper", () => {
     expect(keeperPass([pause({ running: false, startedAt: "2026-12-07T10:00:09Z" }), traefik()])).toEqual([]);
   });
 
-  it("restarts an unhealthy Traefik, then waits out its backoff before doing it again", () => {
+  it("leaves an unhealthy Traefik alone until it failed a minute of probes in a row (a loaded one still serves)", () => {
+    expect(keeperPass([pause(), traefik({ health: "unhealthy", failingStreak: 3 })])).toEqual([]);
+    expect(keeperPass([pause(), traefik({ health: "unhealthy", failingStreak: 59 })])).toEqual([]);
+    expect(keeperPass([pause(), traefik({ health: "unhealthy", failingStreak: 60 })])).toEqual([`restart -t 1 ${TRAEFIK_ID}`]);
+  });
+
+  it("restarts a Traefik unhealthy for a minute, then waits out its backoff before doing it again", () => {
     const dir = dirs.make();
-    const containers = [pause(), traefik({ health: "unhealthy" })];
+    const containers = [pause(), traefik({ health: "unhealthy", failingStreak: 61 })];
     expect(keeperPass(containers, dir)).toEqual([`restart -t 1 ${TRAEFIK_ID}`]);
     expect(keeperPass(containers, dir)).toEqual([`restart -t 1 ${TRAEFIK_ID}`]);
     // Still unhealthy on the next pass: the actions are the same single restart, none added within the backoff.
@@ -141,5 +158,33 @@ describe("the edge keeper", () => {
     const otherStack = traefik({ id: "d".repeat(64), name: "platform-prod-traefik", startedAt: stale, stack: "prod" });
     const stopped: FakeContainer = { ...app, id: "e".repeat(64), running: false, error: "oci runtime error" };
     expect(keeperPass([pause(), traefik(), app, otherStack, stopped])).toEqual([]);
+  });
+
+  describe("with a pin image (PIN_IMAGE): a started Traefik's public listeners go to their oldest listener", () => {
+    const PIN = { PIN_IMAGE: "python:pin", PIN_SCRIPT: "import socket  # SO_ATTACH_REUSEPORT_CBPF" };
+    const pinRun = (user = "0") => `run --rm --network container:${PAUSE_ID} --user ${user} --entrypoint python3 python:pin -c <pin script>`;
+
+    it("pins once per start: again after a restart, not at every pass", () => {
+      const dir = dirs.make();
+      expect(keeperPass([pause(), traefik()], dir, PIN)).toEqual([pinRun()]);
+      expect(keeperPass([pause(), traefik()], dir, PIN)).toEqual([pinRun()]);
+      expect(keeperPass([pause(), traefik({ startedAt: "2026-12-07T10:05:00Z" })], dir, PIN)).toEqual([pinRun(), pinRun()]);
+    });
+
+    it("pins as the member's own user (a reuseport group admits one user)", () => {
+      expect(keeperPass([pause(), traefik({ user: "65532:65532" })], undefined, PIN)).toEqual([pinRun("65532:65532")]);
+    });
+
+    it("tries again at the next pass when pinning failed", () => {
+      const dir = dirs.make();
+      expect(keeperPass([pause(), traefik()], dir, { ...PIN, FAKE_PIN_FAIL: "1" })).toEqual([pinRun()]);
+      expect(keeperPass([pause(), traefik()], dir, PIN)).toEqual([pinRun(), pinRun()]);
+    });
+
+    it("pins nothing stranded, stopped or unhealthy: those are restarted or left first", () => {
+      expect(keeperPass([pause({ startedAt: "2026-12-07T10:00:07Z" }), traefik()], undefined, PIN)).toEqual([`restart -t 0 ${TRAEFIK_ID}`]);
+      expect(keeperPass([pause(), traefik({ running: false })], undefined, PIN)).toEqual([]);
+      expect(keeperPass([pause(), traefik({ health: "unhealthy", failingStreak: 60 })], undefined, PIN)).toEqual([`restart -t 1 ${TRAEFIK_ID}`]);
+    });
   });
 });
