@@ -6,12 +6,16 @@ import { writeReportSection } from "./report-section";
 
 /**
  * `npm run bench:edge-load`: sustained load through the edge. BENCH_TENANTS (default 50) web tenants on a world of
- * its own (stack `load`, edge on 127.0.0.1:18200, dashboard 18281, so it never touches the e2e suite's world), then
+ * its own (stack `load`, edge on port 18200, dashboard 18281) on a Docker engine of its own (scripts/engine-node.sh,
+ * node `load`), so it never touches the e2e suite's world or the machine's engine, and so requests take a production
+ * host's path: to the host's address, through the engine's DNAT rule, not through docker-proxy, which serves only
+ * loopback and died under this load on the machine's engine (see the section's findings). Then
  * vegeta (pinned in bench/tools/go.mod, built into .engine/bin when missing) sends GETs spread over every tenant's
  * Host header at rising rates to find the highest rate with zero errors, holds that rate for BENCH_SECONDS
  * (default 60), and sends the same load straight to one app container (the floor: its address on its tenant's apps
- * network). Writes the section "## Sustained load through the edge" of bench/REAL-ENGINE.md. Loopback and the
- * world's own containers only; every loop is bounded in count and time; the world is destroyed at the end.
+ * network). vegeta runs inside the node's network namespace. Writes the section "## Sustained load through the edge"
+ * of bench/REAL-ENGINE.md. The node's own address and containers only; every loop is bounded in count and time; the
+ * world and the node are removed at the end.
  */
 
 // The harness reads its stack and ports when it loads: set them first, import it below.
@@ -20,6 +24,8 @@ process.env.E2E_HTTP_PORT ??= "18200";
 process.env.E2E_DASHBOARD_PORT ??= "18281";
 
 type Harness = typeof import("../test/e2e/harness");
+type Nodes = typeof import("../test/e2e/engine-nodes");
+type EngineNode = import("../test/e2e/engine-nodes").EngineNode;
 type World = import("../test/e2e/harness").World;
 
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 50);
@@ -45,6 +51,9 @@ const OUT = path.join(__dirname, "REAL-ENGINE.md");
 const SECTION = "## Sustained load through the edge";
 const TOOLS = path.join(__dirname, "tools");
 const VEGETA = path.join(REPO, ".engine/bin/vegeta");
+const NODE_NAME = "load";
+const NODE_INDEX = 40;
+const NODE_IMAGES = ["platform-local/traefik:v3.6.12", "platform-local/pause:1", "platform-local/docker-cli:20.10", "platform-local/haproxy:3.0", "platform-local/python:3", "platform-local/demo-app:1"];
 
 interface Report {
   latencies: { "50th": number; "99th": number; max: number; mean: number };
@@ -112,14 +121,14 @@ function runProcess(command: string, args: readonly string[], timeoutMs: number)
  * 200 (no transport error, nothing slower than REQUEST_TIMEOUT_SECONDS) and the answers kept pace with the rate
  * (throughput, which counts the wait for the last answers, at least 95% of it).
  */
-async function attack(h: Harness, dir: string, target: Run["target"], targets: string, rate: number, seconds: number, container: string): Promise<Run> {
+async function attack(h: Harness, node: EngineNode, dir: string, target: Run["target"], targets: string, rate: number, seconds: number, container: string): Promise<Run> {
   const results = path.join(dir, "results.bin");
   let cpu: string | undefined;
   // One `docker stats` (about a second of the engine's work) at mid-run of the held runs only, not of the search.
   const sampler = seconds < SECONDS ? undefined : setTimeout(() => {
     cpu = h.docker(["stats", "--no-stream", "--format", "{{.CPUPerc}}", container]).stdout || undefined;
   }, (seconds * 1000) / 2);
-  const run = await runProcess(VEGETA, [
+  const run = await runProcess("ip", ["netns", "exec", node.netns, VEGETA,
     "attack", `-targets=${targets}`, "-format=http", `-rate=${rate}/1s`, `-duration=${seconds}s`, `-timeout=${REQUEST_TIMEOUT_SECONDS}s`,
     `-max-workers=${MAX_WORKERS}`, `-output=${results}`,
   ], (seconds + 60) * 1000);
@@ -180,10 +189,15 @@ async function allAnswer(h: Harness, hosts: readonly string[], seconds: number):
 
 async function main() {
   const h: Harness = await import("../test/e2e/harness");
+  const nodes: Nodes = await import("../test/e2e/engine-nodes");
   if (h.STACK === "e2e" || h.HTTP_PORT === 18000) throw new Error("the load bench needs a stack and ports of its own (E2E_STACK, E2E_HTTP_PORT), not the e2e suite's");
-  if (h.docker(["ps", "-aq", "--filter", `label=platform.stack=${h.STACK}`]).stdout)
-    throw new Error(`containers of stack ${h.STACK} exist already (another run?): not starting a second world on them`);
   const vegeta = ensureVegeta();
+  console.log(`bench: starting engine node ${NODE_NAME} and copying its images`);
+  const node = nodes.engineNode(NODE_NAME, NODE_INDEX, NODE_IMAGES);
+  process.env.DOCKER_HOST = node.dockerHost;
+  process.env.E2E_EDGE_ADDRESS = node.address;
+  if (h.docker(["ps", "-aq", "--filter", `label=platform.stack=${h.STACK}`]).stdout)
+    throw new Error(`containers of stack ${h.STACK} exist already on node ${NODE_NAME} (another run?): not starting a second world on them`);
   const dir = mkdtempSync(path.join(tmpdir(), "platform-load-"));
   let load = loadavg()[0]!;
   const loadSampler = setInterval(() => (load = Math.max(load, loadavg()[0]!)), 5000);
@@ -198,14 +212,14 @@ async function main() {
     const names = Array.from({ length: TENANTS }, (_, i) => `t${String(i).padStart(3, "0")}`);
     for (const name of names)
       h.addTenant(world, `${name}.yaml`, `name: ${name}\nservices:\n  web:\n    image: ${h.IMAGES.v1}\n    port: ${APP_PORT}\n    routes: []\n    healthcheck: { path: /health, interval: ${HEALTH_INTERVAL}s, timeout: 2s, retries: 3, startPeriod: 30s }\n`);
-    console.log(`bench: up of ${TENANTS} tenants (stack ${h.STACK}, edge on 127.0.0.1:${h.HTTP_PORT})`);
+    console.log(`bench: up of ${TENANTS} tenants (stack ${h.STACK}, edge on ${node.address}:${h.HTTP_PORT})`);
     h.expectOk(h.up(world), "pulumi up (all tenants)");
     const hosts = names.map(h.tenantHost);
     await allAnswer(h, hosts, 180);
     setup = describeSetup(h);
 
-    const edgeTargets = targetsFile(dir, "edge", `http://127.0.0.1:${h.HTTP_PORT}/`, hosts);
-    const edge = (rate: number, seconds: number) => attack(h, dir, "edge", edgeTargets, rate, seconds, h.edgeContainer());
+    const edgeTargets = targetsFile(dir, "edge", `http://${node.address}:${h.HTTP_PORT}/`, hosts);
+    const edge = (rate: number, seconds: number) => attack(h, node, dir, "edge", edgeTargets, rate, seconds, h.edgeContainer());
     let rate = await search(edge, steps);
     for (let i = 0; i < FINAL_TRIES; i++) {
       finals.push(await edge(rate, SECONDS));
@@ -219,10 +233,11 @@ async function main() {
     const address = Object.entries(h.addresses(app)).find(([network]) => network.includes("-apps-"))?.[1];
     if (!address) throw new Error(`${app} has no address on an apps network`);
     const floorTargets = targetsFile(dir, "floor", `http://${address}:${APP_PORT}/`, [hosts[0]!]);
-    floor = await attack(h, dir, "floor", floorTargets, final.rate, SECONDS, app);
+    floor = await attack(h, node, dir, "floor", floorTargets, final.rate, SECONDS, app);
   } finally {
     clearInterval(loadSampler);
     if (world) destroyWorld(h, world);
+    nodes.removeEngine(node);
     rmSync(dir, { recursive: true, force: true });
   }
   if (!floor) throw new Error("no floor measured");
@@ -259,8 +274,10 @@ function writeSection(vegeta: string, setup: string, steps: Run[], finals: Run[]
 
 Written by \`npm run bench:edge-load\` (bench/edge-load.ts) on ${new Date().toISOString().slice(0, 10)}: ${TENANTS} web tenants of the demo
 app (health checks every ${HEALTH_INTERVAL} s) behind the edge, with the dev stack's settings (Traefik ${setup}),
-on a world of its own (stack \`${process.env.E2E_STACK}\`, edge on 127.0.0.1:${process.env.E2E_HTTP_PORT}). The load generator is vegeta ${vegeta}
-(bench/tools/go.mod), on the same 2 cores: \`GET /\` spread evenly over every tenant's Host header, persistent
+on a world of its own (stack \`${process.env.E2E_STACK}\`) on a Docker engine of its own (\`scripts/engine-node.sh\`, node
+\`${NODE_NAME}\`), edge on the node's address ${process.env.E2E_EDGE_ADDRESS}:${process.env.E2E_HTTP_PORT}, so each request takes a production host's path (the
+engine's DNAT rule, not docker-proxy). The load generator is vegeta ${vegeta} (bench/tools/go.mod), in the node's
+network namespace, on the same 2 cores: \`GET /\` spread evenly over every tenant's Host header, persistent
 connections, ${REQUEST_TIMEOUT_SECONDS} s request timeout. A rate holds when every request got a 200 and the answers kept pace
 (throughput ≥ 95% of the rate). The rate was found by doubling from ${START_RATE}/s and halving the gap ${REFINEMENTS} times
 (${STEP_SECONDS} s steps), then held for ${SECONDS} s; the floor is the same rate and duration sent straight to one app
