@@ -9,8 +9,8 @@ import { type Failure, type FailureKind, probeReplacement } from "./edge-outage"
 /**
  * `npm run bench:edge-replacement`: what clients see while Traefik is replaced, at scale. A new Traefik starts beside
  * the old one (`reusePort`) and the old one stops once the new one routes everything (README, "Traefik stays
- * untouched when tenants come and go"); what is left is the new Traefik's own 404 for part of the new connections
- * while its Docker provider loads its first routes. BENCH_TENANTS (default 100) web tenants, BENCH_ROUNDS (default 3)
+ * untouched when tenants come and go"), and the keeper's listener pin keeps every new connection on the old one until
+ * it stops (components/listener-pin-script.ts). BENCH_TENANTS (default 100) web tenants, BENCH_ROUNDS (default 3)
  * replacements, alternating the edge image between two tags of the same build. During each `pulumi up`, and for one
  * more pass after it, every tenant is probed in turn through the edge on a fresh connection (1 s timeout); every
  * failed request is recorded with its time and kind (Traefik's own 404, another answer, no answer), beside the
@@ -214,10 +214,13 @@ ${[...rows, medianRow].map((row) => `| ${row} |`).join("\n")}
 
 Other answers and no answers, by status or error: ${details.length === 0 ? "none" : details.join("; ")}.
 
-Reading a row: the old Traefik serves until it stops; the new one takes part of the new connections as soon as it
-listens, shortly after its \`start\` (both listen with \`reusePort\`), and answers them with its own 404 until its
-Docker provider has loaded its routes. Pulumi removes the old one only after the handover saw every router in 20 answers in a row; the
-connections still queued on the old one's listeners then move to the new one. The median window counts a round
+Reading a row: both Traefiks listen with \`reusePort\`, and the edge keeper pinned each public port to its oldest
+listener (components/listener-pin-script.ts), so the old Traefik takes every new connection until it stops and the
+new one none before that. Pulumi stops the old one only after the handover saw every router in 20 answers in a row
+from the shared API; the old one then finishes its requests in flight (up to 10 s, hence the gap between the new
+one's start and the old one's stop), and the connections still queued on its listeners move to the new one. Before
+the pin (2026-12-07, 3 tenants) the new one took part of the new connections as soon as it listened and answered
+them with its own 404 until its Docker provider had loaded its routes: 1 to 4 of 600 failed. The median window counts a round
 without a failure as 0 s. Before this design (2026-11-24, 100 tenants, this script then measuring an outage), every
 tenant failed from the old Traefik's stop until the new one routed: first tenant back after a median 2.7 s, all
 after 3.3 s.
