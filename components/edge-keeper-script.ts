@@ -13,8 +13,7 @@
  *   one-second interval: a hung Traefik): the keeper restarts it, at most once per UNHEALTHY_BACKOFF_SECONDS so a
  *   broken one is not restarted in a loop. Not sooner: under heavy load Traefik's ping can time out for a while
  *   and Docker calls it unhealthy after three probes, while it still serves; restarting it then turned a slow edge
- *   into a down one (bench/REAL-ENGINE.md, "Sustained load through the edge").
- *
+ *   into a down one (bench/REAL-ENGINE.md, "Load through the edge: what the runs found").
  * - A member started (Traefik on a first deploy, after a restart, or a new one beside the old during an upgrade): the
  *   keeper pins its public listening ports to their oldest listener (components/listener-pin-script.ts) by running
  *   PIN_SCRIPT with python3 from PIN_IMAGE in the pause container's namespace, as the member's user, once per start.
@@ -30,8 +29,8 @@
  * network at all (`network_mode: none`): nothing can reach it, and it reaches nothing but the engine's socket.
  *
  * `sh -c <script> sh once` makes one pass and exits. Environment: PAUSE (the pause container's name), STACK (the
- * `platform.stack` label of the stack's containers), TICK_SECONDS, UNHEALTHY_STREAK, UNHEALTHY_BACKOFF_SECONDS, KEEPER_STATE_DIR (where
- * it notes its restarts and pins; default /tmp/edge-keeper), PIN_IMAGE and PIN_SCRIPT.
+ * `platform.stack` label of the stack's containers), TICK_SECONDS, UNHEALTHY_STREAK, UNHEALTHY_BACKOFF_SECONDS,
+ * KEEPER_STATE_DIR (where it notes its restarts and pins; default /tmp/edge-keeper), PIN_IMAGE and PIN_SCRIPT.
  */
 export const EDGE_KEEPER_SCRIPT = `set -u
 log() { echo "edge-keeper: $*"; }
