@@ -31,7 +31,8 @@ if [ -n "${E2E_JSON_REPORT:-}" ]; then
   node -e '
     const fs = require("fs");
     const total = { numPassedTests: 0, numFailedTests: 0, numTotalTests: 0, testResults: [] };
-    for (const file of process.argv.slice(2)) {
+    // node -e: argv[0] is node, the files follow.
+    for (const file of process.argv.slice(1)) {
       let r;
       try { r = JSON.parse(fs.readFileSync(file, "utf8")); } catch { total.numFailedTests += 1; total.numTotalTests += 1; continue; }
       total.numPassedTests += r.numPassedTests; total.numFailedTests += r.numFailedTests; total.numTotalTests += r.numTotalTests;
