@@ -4,14 +4,15 @@ import { describe, expect, it } from "vitest";
 import { PIN_LISTENERS_SCRIPT } from "../components/listener-pin-script";
 
 /**
- * The listener pin (components/listener-pin-script.ts) in a network namespace of the test's own (`unshare -n`, as
- * root, which the e2e machine and CI are): an old and a new listener per port stand in for an old and a new Traefik.
+ * The listener pin (components/listener-pin-script.ts) in a network namespace of the test's own, inside a user
+ * namespace (`unshare -rn`), so any user can run it: an old and a new listener per port stand in for an old and a new
+ * Traefik.
  * The same on the engine, under load, is test/e2e/platform.e2e.ts's Traefik replacement.
  */
 const DRILL = path.join(__dirname, "fixtures", "listener-pin-drill.py");
 
 function drill(): { pinExit: number; pinOutput: string; both: Record<string, [number, number]>; migrated: number; afterUpgrade: [number, number] } {
-  const run = spawnSync("unshare", ["-n", "sh", "-c", 'ip link set lo up && sysctl -qw net.ipv4.tcp_migrate_req=1 && exec python3 "$0" "$1"', DRILL, PIN_LISTENERS_SCRIPT], {
+  const run = spawnSync("unshare", ["-rn", "sh", "-c", 'ip link set lo up && sysctl -qw net.ipv4.tcp_migrate_req=1 && exec python3 "$0" "$1"', DRILL, PIN_LISTENERS_SCRIPT], {
     encoding: "utf8",
     timeout: 30_000,
   });
