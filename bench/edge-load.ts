@@ -53,7 +53,7 @@ const TOOLS = path.join(__dirname, "tools");
 const VEGETA = path.join(REPO, ".engine/bin/vegeta");
 const NODE_NAME = "load";
 const NODE_INDEX = 40;
-const NODE_IMAGES = ["platform-local/traefik:v3.6.12", "platform-local/pause:1", "platform-local/docker-cli:20.10", "platform-local/haproxy:3.0", "platform-local/python:3", "platform-local/demo-app:1"];
+const APP_IMAGE = "platform-local/demo-app:1";
 
 interface Report {
   latencies: { "50th": number; "99th": number; max: number; mean: number };
@@ -193,9 +193,8 @@ async function main() {
   if (h.STACK === "e2e" || h.HTTP_PORT === 18000) throw new Error("the load bench needs a stack and ports of its own (E2E_STACK, E2E_HTTP_PORT), not the e2e suite's");
   const vegeta = ensureVegeta();
   console.log(`bench: starting engine node ${NODE_NAME} and copying its images`);
-  const node = nodes.engineNode(NODE_NAME, NODE_INDEX, NODE_IMAGES);
-  process.env.DOCKER_HOST = node.dockerHost;
-  process.env.E2E_EDGE_ADDRESS = node.address;
+  const node = nodes.engineNode(NODE_NAME, NODE_INDEX, [...nodes.edgeImages(), APP_IMAGE]);
+  nodes.aimHarnessAt(node);
   if (h.docker(["ps", "-aq", "--filter", `label=platform.stack=${h.STACK}`]).stdout)
     throw new Error(`containers of stack ${h.STACK} exist already on node ${NODE_NAME} (another run?): not starting a second world on them`);
   const dir = mkdtempSync(path.join(tmpdir(), "platform-load-"));

@@ -1,5 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { REPO } from "./harness";
 
 /**
@@ -45,8 +47,25 @@ export function removeEngine(node: EngineNode): void {
   script(["down", node.name]);
 }
 
-/** The docker CLI against this node. */
-export function dockerOn(node: EngineNode, args: readonly string[]): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync("docker", ["-H", node.dockerHost, ...args], { encoding: "utf8" });
-  return { status: result.status ?? 1, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+/**
+ * Points the e2e harness at this node: its docker CLI and diagnostics (DOCKER_HOST, E2E_ENGINE_LOG), the world's stack
+ * host (createWorld reads DOCKER_HOST), requests to the edge (E2E_EDGE_ADDRESS) and to containers (E2E_ENGINE_NETNS).
+ */
+export function aimHarnessAt(node: EngineNode): void {
+  process.env.DOCKER_HOST = node.dockerHost;
+  process.env.E2E_EDGE_ADDRESS = node.address;
+  process.env.E2E_ENGINE_LOG = node.log;
+  process.env.E2E_ENGINE_NETNS = node.netns;
+}
+
+/**
+ * The images an edge runs on the dev stack (and so on every e2e world): read from Pulumi.dev.yaml's platform:edge, so
+ * a node gets the edge the stack declares, whatever version it names.
+ */
+export function edgeImages(): string[] {
+  const config = (parse(readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> }).config;
+  const edge = config["platform:edge"] ?? {};
+  const images = ["image", "pauseImage", "keeperImage", "pinImage", "socketProxyImage"].map((key) => edge[key]);
+  if (!images.every((image): image is string => typeof image === "string")) throw new Error("Pulumi.dev.yaml's platform:edge does not name every edge image");
+  return images;
 }

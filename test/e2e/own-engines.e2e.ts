@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { engineNode, removeEngine, startEngine, stopEngine, type EngineNode } from "./engine-nodes";
+import { aimHarnessAt, edgeImages, engineNode, removeEngine, startEngine, stopEngine, type EngineNode } from "./engine-nodes";
 import {
   addTenant,
   changedSteps,
@@ -26,19 +26,16 @@ import { useWorld } from "./world-hooks";
 // Drill 1: dockerd of host a stopped and started, as a reboot or an engine upgrade does, with writes flowing.
 // Drill 6: host b unreachable during `up`: the error names b, what does not depend on b is deployed, the next `up`
 // finishes the job. Each measured figure is printed for bench/REAL-ENGINE.md.
-const EDGE_IMAGES = ["platform-local/traefik:v3.6.12", "platform-local/pause:1", "platform-local/docker-cli:20.10", "platform-local/haproxy:3.0", "platform-local/python:3"];
 const APP_IMAGES = ["platform-local/demo-app:1", "platform-local/demo-app:2"];
 let hostA: EngineNode;
 let hostB: EngineNode;
 let world: World;
 
 beforeAll(() => {
-  hostA = engineNode("e2e-a", 1, [...EDGE_IMAGES, ...APP_IMAGES, "platform-local/postgres:15"]);
-  hostB = engineNode("e2e-b", 2, [...EDGE_IMAGES, ...APP_IMAGES]);
-  // The harness's docker CLI and diagnostics look at host a.
-  process.env.DOCKER_HOST = hostA.dockerHost;
-  process.env.E2E_ENGINE_LOG = hostA.log;
-  process.env.E2E_ENGINE_NETNS = hostA.netns;
+  hostA = engineNode("e2e-a", 1, [...edgeImages(), ...APP_IMAGES, "platform-local/postgres:15"]);
+  hostB = engineNode("e2e-b", 2, [...edgeImages(), ...APP_IMAGES]);
+  // The harness's docker CLI and diagnostics look at host a; requests to b's edge name its address.
+  aimHarnessAt(hostA);
 }, 600_000);
 
 const GAMMA = `# on host b, the host the unreachable-host drill takes away

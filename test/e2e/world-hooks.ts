@@ -1,17 +1,13 @@
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { engineNode, removeEngine, type EngineNode } from "./engine-nodes";
+import { aimHarnessAt, edgeImages, engineNode, removeEngine, type EngineNode } from "./engine-nodes";
 import { createWorld, destroyWorld, diagnostics, STACK, type World } from "./harness";
 
 /**
- * What a world on an engine of its own gets: every local image an e2e stack runs (the monitoring stack's excepted:
- * test/e2e/monitoring.e2e.ts stays on the machine's engine). There is no registry to pull from.
+ * What a world on an engine of its own gets besides the edge's images (edgeImages): every other local image an e2e
+ * stack runs (the monitoring stack's excepted: test/e2e/monitoring.e2e.ts stays on the machine's engine). There is no
+ * registry to pull from.
  */
 const OWN_ENGINE_IMAGES = [
-  "platform-local/traefik:v3.6.12",
-  "platform-local/pause:1",
-  "platform-local/docker-cli:20.10",
-  "platform-local/haproxy:3.0",
-  "platform-local/python:3",
   "platform-local/demo-app:1",
   "platform-local/demo-app:2",
   "platform-local/demo-app:broken",
@@ -52,12 +48,8 @@ export function useWorld(setup: (world: World) => void, hooks: WorldHooks = {}):
     if (process.env.E2E_LANE === "own" && !hooks.ownEngine && !process.env.DOCKER_HOST)
       throw new Error("this file runs in the e2e lane \"own\" (vitest.e2e.config.mts), beside the files on the machine's engine: give its useWorld an ownEngine");
     if (hooks.ownEngine) {
-      node = engineNode(hooks.ownEngine.name, hooks.ownEngine.index, OWN_ENGINE_IMAGES);
-      // The harness's docker CLI, the world's stack host and its requests to the edge all go to that engine.
-      process.env.DOCKER_HOST = node.dockerHost;
-      process.env.E2E_EDGE_ADDRESS = node.address;
-      process.env.E2E_ENGINE_LOG = node.log;
-      process.env.E2E_ENGINE_NETNS = node.netns;
+      node = engineNode(hooks.ownEngine.name, hooks.ownEngine.index, [...edgeImages(), ...OWN_ENGINE_IMAGES]);
+      aimHarnessAt(node);
     }
     world = createWorld();
     setup(world);
