@@ -267,22 +267,23 @@ export function httpFrom(from: string, url: string, headers: Record<string, stri
   return { ok: result.status === 0, ...(status !== undefined ? { status } : {}), output: `${result.stdout}${result.stderr}`.slice(0, 300) };
 }
 
-/** This repository's `npm run status`, run on the world (a copy of the repo) with the world's state backend. */
-export function statusCli(world: World, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/status.ts"), "--stack", STACK, "--cwd", world.dir, ...args], {
+/** One of this repository's CLIs (cli/<name>.ts) on the world's copy, with the world's state backend. */
+function worldCli(world: World, name: string, args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, `cli/${name}.ts`), "--stack", STACK, "--cwd", world.dir, ...args], {
     encoding: "utf8",
     env: { ...process.env, PULUMI_BACKEND_URL: world.toolchain.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: world.toolchain.env.PULUMI_CONFIG_PASSPHRASE },
   });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
+/** This repository's `npm run status`, run on the world (a copy of the repo) with the world's state backend. */
+export function statusCli(world: World, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return worldCli(world, "status", args);
+}
+
 /** This repository's `npm run converge` as the deploy jobs run it, on the world's copy and state. */
 export function convergeCli(world: World, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "cli/converge.ts"), "--stack", STACK, "--cwd", world.dir, ...args], {
-    encoding: "utf8",
-    env: { ...process.env, PULUMI_BACKEND_URL: world.toolchain.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: world.toolchain.env.PULUMI_CONFIG_PASSPHRASE },
-  });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+  return worldCli(world, "converge", args);
 }
 
 /** This repository's `npm run db`, run on the world (a copy of the repo). */
