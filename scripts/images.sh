@@ -298,27 +298,21 @@ build_demo() { # build_demo <tag> <version> <always-fail-health>
   built+=("$tag"); step_done "built"
 }
 
-# --- the docker CLI (the edge keeper's image on the dev stack) -----------------------------------------------------------
-build_docker_cli() {
-  local tag=platform-local/docker-cli:20.10 hash
-  hash=$(hash_inputs "$IMAGES/docker-cli/Dockerfile" "base=$(base_hash bookworm)")
-  step_begin "$tag (Debian docker.io's CLI)"
+# --- the edge keeper's tools on the dev stack: one Dockerfile each on the bookworm base ----------------------------------
+# build_on_bookworm <tag> <recipe dir under engine/images> <what, for the log> <image description>
+build_on_bookworm() {
+  local tag=$1 dir=$2 what=$3 description=$4 hash
+  hash=$(hash_inputs "$IMAGES/$dir/Dockerfile" "base=$(base_hash bookworm)")
+  step_begin "$tag ($what)"
   if up_to_date "$tag" "$hash"; then skipped+=("$tag"); step_done "up to date, skipped"; return; fi
-  docker_build "$tag" "$hash" "$IMAGES/docker-cli" --build-arg BASE=platform-local/debian:bookworm \
-    --label "org.opencontainers.image.description=docker CLI for the platform's edge keeper"
+  docker_build "$tag" "$hash" "$IMAGES/$dir" --build-arg BASE=platform-local/debian:bookworm \
+    --label "org.opencontainers.image.description=$description"
   built+=("$tag"); step_done "built"
 }
-
-# --- Python 3 (the listener pin the edge keeper runs on the dev stack) ----------------------------------------------------
-build_python() {
-  local tag=platform-local/python:3 hash
-  hash=$(hash_inputs "$IMAGES/python/Dockerfile" "base=$(base_hash bookworm)")
-  step_begin "$tag (Debian bookworm's python3)"
-  if up_to_date "$tag" "$hash"; then skipped+=("$tag"); step_done "up to date, skipped"; return; fi
-  docker_build "$tag" "$hash" "$IMAGES/python" --build-arg BASE=platform-local/debian:bookworm \
-    --label "org.opencontainers.image.description=python3 for the edge keeper's listener pin"
-  built+=("$tag"); step_done "built"
-}
+# The docker CLI: the edge keeper's image.
+build_docker_cli() { build_on_bookworm platform-local/docker-cli:20.10 docker-cli "Debian docker.io's CLI" "docker CLI for the platform's edge keeper"; }
+# Python 3: the listener pin the edge keeper runs.
+build_python() { build_on_bookworm platform-local/python:3 python "Debian bookworm's python3" "python3 for the edge keeper's listener pin"; }
 
 # --- HAProxy (the edge's Docker socket proxy on the dev stack) -----------------------------------------------------------
 # Debian trixie's package, tagged by its branch: the stack config names this tag, a new branch is a deliberate change.
