@@ -352,8 +352,9 @@ export function traefikArguments(stack: EdgeArgs["stack"]): string[] {
   // A stopping Traefik closes its listeners at once (a replacement's new one already listens beside it) and lets
   // in-flight requests finish for up to the grace time, then exits by itself, before the engine's stop timeout.
   for (const entrypoint of entrypointsOf(args)) args.push(`--entrypoints.${entrypoint}.transport.lifeCycle.graceTimeOut=${EDGE_GRACE_TIMEOUT}`);
-  // A new Traefik binds every port beside the old one (SO_REUSEPORT) while both run during a replacement: the kernel
-  // spreads new connections over both until the old one closes its listeners (components/edge-handover.ts).
+  // A new Traefik binds every port beside the old one (SO_REUSEPORT) while both run during a replacement. The keeper
+  // pins each public port to its oldest listener (components/listener-pin-script.ts), so the old one takes every new
+  // connection until it closes its listeners; the loopback API stays spread over both (components/edge-handover.ts).
   for (const entrypoint of entrypointsOf(args)) args.push(`--entrypoints.${entrypoint}.reusePort=true`);
   return args;
 }
